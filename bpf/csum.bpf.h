@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * csum.bpf.h - Internet checksum arithmetic (RFC 1071, RFC 1624).
+ *
+ * Sums are kept unfolded in 32 or 64 bits over raw (network-order) memory,
+ * which makes them byte-order neutral: the folded value is stored back into
+ * the header as is.
+ */
+#ifndef XTWAMP_CSUM_BPF_H
+#define XTWAMP_CSUM_BPF_H
+
+/* Fold a one's-complement sum to 16 bits (not inverted). */
+static __always_inline __u16 csum_fold_sum(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/*
+ * One's-complement sum of an IPv4 header of hdr_len octets (20..60).
+ * The caller has checked that ip + hdr_len <= data_end; the loop re-checks
+ * each word because the verifier cannot carry that fact through a loop.
+ */
+static __always_inline __u16 ipv4_header_sum(struct iphdr *ip, __u32 hdr_len, void *data_end)
+{
+	__u16 *word = (__u16 *)ip;
+	__u32 sum = 0;
+	int i;
+
+	for (i = 0; i < 30; i++) {
+		if (i * 2 >= hdr_len)
+			break;
+		if ((void *)(word + i + 1) > data_end)
+			break;
+		sum += word[i];
+	}
+	return csum_fold_sum(sum);
+}
+
+/* Add the four 16-bit words of an 8-octet value (as stored in memory). */
+static __always_inline __u64 csum_add_8(__u64 sum, const void *p)
+{
+	const __u16 *w = p;
+
+	return sum + w[0] + w[1] + w[2] + w[3];
+}
+
+#endif /* XTWAMP_CSUM_BPF_H */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * maps.bpf.h - the data path's maps.  Their keys, values and names are the
+ * ABI in include/xtwamp_maps.h; this file only instantiates them.
+ */
+#ifndef XTWAMP_MAPS_BPF_H
+#define XTWAMP_MAPS_BPF_H
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xt_config);
+} xtwamp_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XT_NUM_PORTS);
+	__type(key, __u32);
+	__type(value, struct xt_port);
+} xtwamp_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XT_MAX_SESSIONS);
+	__type(key, struct xt_session_key);
+	__type(value, struct xt_session);
+} xtwamp_sessions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XT_MAX_FLOWS);
+	__type(key, struct xt_session_key);
+	__type(value, struct xt_session);
+} xtwamp_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XT_MAX_ALLOW);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xt_allow_key);
+	__type(value, __u8);
+} xtwamp_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XT_MAX_RATE_SOURCES);
+	__type(key, union xt_addr);
+	__type(value, struct xt_rate_state);
+} xtwamp_ratelim SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XT_CNT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} xtwamp_counters SEC(".maps");
+
+/* Bump one per-CPU counter. */
+static __always_inline void count(enum xt_counter id)
+{
+	__u32 key = id;
+	__u64 *value = bpf_map_lookup_elem(&xtwamp_counters, &key);
+
+	if (value)
+		*value += 1;
+}
+
+#endif /* XTWAMP_MAPS_BPF_H */

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xtwamp.bpf.c - the TWAMP-Test / STAMP Session-Reflector at the XDP layer.
+ *
+ * Reads top to bottom like RFC 5357 §4.2 / RFC 8762 §4.3: find the test
+ * packet, take T2, decide whether to answer, build the reply in place, take
+ * T3 as late as possible and send it back out of the same interface.
+ * Everything that is not a test packet for us leaves with XDP_PASS, unchanged.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xtwamp_wire.h"
+#include "xtwamp_maps.h"
+#include "maps.bpf.h"
+#include "parse.bpf.h"
+#include "csum.bpf.h"
+#include "policy.bpf.h"
+#include "timestamp.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* NIC receive timestamp (device-bound programs only, Linux 6.3+). */
+extern int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, __u64 *timestamp) __ksym __weak;
+
+static __always_inline int pass(void)
+{
+	count(XT_CNT_PASSED);
+	return XDP_PASS;
+}
+
+static __always_inline int drop(enum xt_counter why)
+{
+	count(why);
+	return XDP_DROP;
+}
+
+/* T2: the NIC's timestamp where the driver offers a plausible one. */
+static __always_inline __u64 receive_time_tai(struct xdp_md *ctx, const bool use_hw)
+{
+	__u64 sw_ns = bpf_ktime_get_tai_ns();
+	__u64 hw_ns = 0;
+	int hw_rc = -1;
+
+	if (use_hw)
+		hw_rc = bpf_xdp_metadata_rx_timestamp(ctx, &hw_ns);
+	switch (xt_choose_rx_timestamp(hw_rc, hw_ns, sw_ns)) {
+	case XT_TS_HARDWARE:
+		count(XT_CNT_RX_TIMESTAMP_HW);
+		return hw_ns;
+	case XT_TS_HW_REJECTED:
+		count(XT_CNT_RX_TIMESTAMP_HW_REJECTED);
+		break;
+	default:
+		break;
+	}
+	count(XT_CNT_RX_TIMESTAMP_SW);
+	return sw_ns;
+}
+
+static __always_inline void store_ntp(struct xt_ntp_ts *ts, __u64 tai_ns, const struct xt_config *cfg)
+{
+	__u64 ntp = xt_unix_ns_to_ntp64(tai_ns + cfg->clock_offset_ns);
+
+	ts->sec = bpf_htonl(ntp >> 32);
+	ts->frac = bpf_htonl((__u32)ntp);
+}
+
+/*
+ * Per-sender state of a stateful light port, created on the first packet.
+ * Two CPUs may race to create it: the loser's BPF_NOEXIST insert fails and
+ * it looks up the winner's entry, so the sequence still starts at 0 once.
+ */
+static __always_inline struct xt_session *light_flow(const struct xt_session_key *key, __u8 format)
+{
+	struct xt_session *flow = bpf_map_lookup_elem(&xtwamp_flows, key);
+
+	if (flow)
+		return flow;
+	struct xt_session fresh = { .format = format, .state = XT_SESS_STARTED };
+
+	bpf_map_update_elem(&xtwamp_flows, key, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&xtwamp_flows, key);
+}
+
+/*
+ * Make a frame grow_by octets longer when the driver has no tailroom (veth
+ * hands XDP tightly sized buffers): claim headroom, which XDP guarantees,
+ * and move the headers (hdrs_len octets, up to the end of UDP) to the new
+ * front.  The payload octets between headers and old payload are rewritten
+ * by the caller.  Returns 0 or a negative error.
+ */
+static __always_inline int grow_at_front(struct xdp_md *ctx, __u32 hdrs_len, int grow_by)
+{
+	__u8 hdrs[MAX_HDRS_LEN];
+
+	if (hdrs_len > MAX_HDRS_LEN || hdrs_len < 1 || grow_by <= 0 || grow_by > 64)
+		return -1;
+	if (bpf_xdp_load_bytes(ctx, 0, hdrs, hdrs_len))
+		return -1;
+	if (bpf_xdp_adjust_head(ctx, -grow_by))
+		return -1;
+	return bpf_xdp_store_bytes(ctx, 0, hdrs, hdrs_len) ? -1 : 0;
+}
+
+/* Length rules of the port/session format; false = too short to answer. */
+static __always_inline bool reply_payload_len(__u8 format, __u32 req_len, __u32 *reply_len)
+{
+	if (format == XT_FMT_STAMP) {
+		*reply_len = req_len;
+		return req_len >= XT_STAMP_BASE;
+	}
+	/* RFC 5357 §4.2.1: the reply carries the 41-octet header whatever the request. */
+	*reply_len = req_len < XT_TWAMP_REFLECTOR_MIN ? XT_TWAMP_REFLECTOR_MIN : req_len;
+	return req_len >= XT_TWAMP_SENDER_MIN;
+}
+
+static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
+{
+	struct pkt pkt = {};
+	__u32 zero = 0, dport, req_len, reply_len, old_len, hdr_len, frame_len;
+	struct xt_session *sess = NULL;
+	struct xt_config *cfg;
+	struct xt_port *port;
+	__u8 format, sess_flags = 0, dscp = 0;
+	__be32 old_hdr[XT_REFLECTOR_HDR_MAX / 4] = {};
+	__be32 new_hdr[XT_REFLECTOR_HDR_MAX / 4] = {};
+	struct xt_stamp_reflector *reply = (void *)new_hdr;
+	__u64 t2, t3, sum;
+	__be16 old_udp_check, old_udp_len, new_udp_len;
+	void *data, *data_end;
+	struct ethhdr *eth;
+	struct udphdr *udp;
+	__u32 seq;
+	int rc;
+
+	count(XT_CNT_RX_FRAMES);
+
+	/* 1. Is this a TWAMP-Test / STAMP packet for us? */
+	rc = parse_frame(ctx, &pkt);
+	if (rc != PARSE_UDP) {
+		if (rc == PARSE_FRAGMENT)
+			count(XT_CNT_PASSED_FRAGMENT);
+		else if (rc == PARSE_IPV6_EXT)
+			count(XT_CNT_PASSED_IPV6_EXT);
+		return pass();
+	}
+	dport = pkt.dport;
+	port = bpf_map_lookup_elem(&xtwamp_ports, &dport);
+	if (!port || !port->flags)
+		return pass();
+	format = port->format;
+	if (format == XT_FMT_STAMP) {
+		/* RFC 8972 §3: the SSID is part of a STAMP session's identity. */
+		void *data = (void *)(long)ctx->data;
+		void *data_end = (void *)(long)ctx->data_end;
+		struct xt_stamp_sender *req = data + L4_OFF(&pkt) + sizeof(struct udphdr);
+
+		if ((void *)req + offsetof(struct xt_stamp_sender, mbz) <= data_end)
+			pkt.key.ssid = req->ssid;
+	}
+	if (port->flags & XT_PORT_SESSIONS)
+		sess = bpf_map_lookup_elem(&xtwamp_sessions, &pkt.key);
+	if (sess) {
+		format = sess->format;
+		sess_flags = sess->flags;
+		dscp = sess->dscp;
+	} else if (!(port->flags & XT_PORT_LIGHT)) {
+		return pass(); /* a session port, but not one of its senders */
+	} else if (port->flags & XT_PORT_STATELESS) {
+		sess_flags = XT_SESS_STATELESS;
+	}
+
+	/* 2. T2, as early as we know the packet is ours. */
+	t2 = receive_time_tai(ctx, use_hw_ts);
+
+	/* 3. Is it well-formed, and may we answer it? */
+	cfg = bpf_map_lookup_elem(&xtwamp_config, &zero);
+	if (!cfg)
+		return pass();
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (pkt.udp_len < sizeof(struct udphdr) ||
+	    pkt.ip_total_len < pkt.ip_hdr_len + pkt.udp_len ||
+	    data + L3_OFF(&pkt) + pkt.ip_total_len > data_end || pkt.key.sender_port == 0)
+		return drop(XT_CNT_DROP_MALFORMED);
+	if (pkt.is_ipv6) {
+		/* RFC 8200 §8.1: a zero UDP checksum is invalid over IPv6. */
+		udp = data + L4_OFF(&pkt);
+		if ((void *)(udp + 1) > data_end || udp->check == 0)
+			return drop(XT_CNT_DROP_MALFORMED);
+	} else {
+		struct iphdr *ip = data + L3_OFF(&pkt);
+
+		if ((void *)(ip + 1) > data_end ||
+		    ipv4_header_sum(ip, pkt.ip_hdr_len, data_end) != 0xffff)
+			return drop(XT_CNT_DROP_MALFORMED);
+	}
+	if (!addr_is_unicast(&pkt.key.sender_addr, pkt.is_ipv6) ||
+	    !addr_is_unicast(&pkt.key.reflector_addr, pkt.is_ipv6))
+		return drop(XT_CNT_DROP_NOT_UNICAST);
+	if (!(cfg->flags & XT_CFG_CLOCK_VALID))
+		return drop(XT_CNT_DROP_CLOCK_UNSET);
+	if (!source_allowed(&pkt.key.sender_addr, cfg))
+		return drop(XT_CNT_DROP_NOT_ALLOWED);
+	if (!source_within_rate(&pkt.key.sender_addr, t2, cfg))
+		return drop(XT_CNT_DROP_RATE_LIMITED);
+	req_len = pkt.udp_len - sizeof(struct udphdr);
+	if (!reply_payload_len(format, req_len, &reply_len))
+		return drop(XT_CNT_DROP_TOO_SHORT);
+	if (sess && (sess->state != XT_SESS_STARTED ||
+		     (sess->stop_deadline_ns && t2 > sess->stop_deadline_ns)))
+		return drop(XT_CNT_DROP_SESSION_STOPPED);
+
+	/* 4. The request's first octets, which the reply header overwrites. */
+	old_len = req_len < XT_REFLECTOR_HDR_MAX ? req_len : XT_REFLECTOR_HDR_MAX;
+	if (old_len < 1 || old_len > XT_REFLECTOR_HDR_MAX ||
+	    bpf_xdp_load_bytes(ctx, pkt.l4_off + sizeof(struct udphdr), old_hdr, old_len))
+		return drop(XT_CNT_DROP_MALFORMED);
+	__builtin_memcpy(new_hdr, old_hdr, sizeof(new_hdr));
+
+	if (format == XT_FMT_STAMP) {
+		hdr_len = sizeof(struct xt_stamp_reflector);
+		reply->mbz2[0] = reply->mbz2[1] = reply->mbz2[2] = 0;
+	} else {
+		hdr_len = sizeof(struct xt_twamp_reflector);
+		reply->ssid = 0; /* MBZ in TWAMP */
+	}
+	if (!sess && !(sess_flags & XT_SESS_STATELESS)) {
+		sess = light_flow(&pkt.key, format);
+		if (!sess)
+			return drop(XT_CNT_DROP_FLOW_TABLE);
+	}
+
+	/* 5. The reflector header (RFC 5357 §4.2.1, RFC 8762 §4.3.1); T3 last. */
+	if (sess) {
+		__sync_fetch_and_add(&sess->rx_packets, 1);
+		sess->last_sender_seq = bpf_ntohl(((struct xt_twamp_sender *)old_hdr)->seq);
+		if (!sess->first_rx_ns)
+			sess->first_rx_ns = t2;
+		sess->last_rx_ns = t2;
+	}
+	if (sess && !(sess_flags & XT_SESS_STATELESS))
+		seq = bpf_htonl(__sync_fetch_and_add(&sess->next_seq, 1));
+	else
+		seq = ((struct xt_twamp_sender *)old_hdr)->seq; /* stateless: copy */
+	reply->seq = seq;
+	reply->timestamp.sec = 0;
+	reply->timestamp.frac = 0;
+	reply->error_estimate = bpf_htons(cfg->error_estimate);
+	store_ntp(&reply->receive_timestamp, t2, cfg);
+	__builtin_memcpy(&reply->sender_seq, old_hdr, sizeof(struct xt_twamp_sender));
+	reply->mbz1 = 0;
+	reply->sender_ttl = pkt.ttl;
+
+	/* 6. Resize the frame: grow a short TWAMP request, drop Ethernet trailer padding. */
+	frame_len = pkt.l3_off + pkt.ip_hdr_len + sizeof(struct udphdr) + reply_len;
+	rc = (int)frame_len - (int)(data_end - data);
+	if (rc && bpf_xdp_adjust_tail(ctx, rc) &&
+	    (rc < 0 || grow_at_front(ctx, L4_OFF(&pkt) + sizeof(struct udphdr), rc)))
+		return drop(XT_CNT_DROP_RESIZE_FAILED);
+	if (reply_len != req_len)
+		count(XT_CNT_REFLECTED_GROWN);
+
+	/* 7. Addresses, ports, TTL and lengths; the IPv4 header checksum from scratch. */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return drop(XT_CNT_DROP_MALFORMED);
+	{
+		__u8 mac[6];
+
+		__builtin_memcpy(mac, eth->h_dest, 6);
+		__builtin_memcpy(eth->h_dest, eth->h_source, 6);
+		__builtin_memcpy(eth->h_source, mac, 6);
+	}
+	new_udp_len = bpf_htons(sizeof(struct udphdr) + reply_len);
+	if (pkt.is_ipv6) {
+		struct ipv6hdr *ip6 = data + L3_OFF(&pkt);
+		struct in6_addr tmp;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return drop(XT_CNT_DROP_MALFORMED);
+		tmp = ip6->saddr;
+		ip6->saddr = ip6->daddr;
+		ip6->daddr = tmp;
+		ip6->hop_limit = 255;
+		ip6->payload_len = new_udp_len;
+		if (sess_flags & XT_SESS_SET_DSCP) {
+			__u8 tclass = (dscp << 2) | (pkt.tos & 3);
+
+			ip6->priority = tclass >> 4;
+			ip6->flow_lbl[0] = (tclass << 4) | (ip6->flow_lbl[0] & 0x0f);
+		}
+	} else {
+		struct iphdr *ip = data + L3_OFF(&pkt);
+		__be32 tmp;
+
+		if ((void *)(ip + 1) > data_end)
+			return drop(XT_CNT_DROP_MALFORMED);
+		tmp = ip->saddr;
+		ip->saddr = ip->daddr;
+		ip->daddr = tmp;
+		ip->ttl = 255;
+		ip->tot_len = bpf_htons(pkt.ip_hdr_len + sizeof(struct udphdr) + reply_len);
+		if (sess_flags & XT_SESS_SET_DSCP)
+			ip->tos = (dscp << 2) | (pkt.tos & 3);
+		ip->check = 0;
+		ip->check = ~ipv4_header_sum(ip, pkt.ip_hdr_len, data_end);
+	}
+	udp = data + L4_OFF(&pkt);
+	if ((void *)(udp + 1) > data_end)
+		return drop(XT_CNT_DROP_MALFORMED);
+	{
+		__be16 tmp = udp->source;
+
+		udp->source = udp->dest;
+		udp->dest = tmp;
+	}
+	old_udp_len = udp->len;
+	old_udp_check = udp->check;
+	udp->len = new_udp_len;
+
+	/*
+	 * 8. UDP checksum, incrementally (RFC 1624): swapping addresses and ports
+	 * leaves the sum alone; the header octets we rewrote and the length
+	 * (counted twice: UDP header and pseudo-header) change it.  Octets past
+	 * the request's end are zero in old_hdr and, after a grow, in the frame.
+	 */
+	sum = (__u16)~old_udp_check;
+	sum += (__u32)bpf_csum_diff(old_hdr, sizeof(old_hdr), new_hdr, sizeof(new_hdr), 0);
+	sum += 2 * ((__u32)(__u16)~old_udp_len + new_udp_len);
+	if (bpf_xdp_store_bytes(ctx, pkt.l4_off + sizeof(struct udphdr), new_hdr, hdr_len))
+		return drop(XT_CNT_DROP_MALFORMED);
+
+	/* 9. T3, as late as possible: only the checksum fold remains after it. */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	udp = data + L4_OFF(&pkt);
+	reply = (void *)(udp + 1);
+	if ((void *)reply + sizeof(struct xt_twamp_reflector) > data_end)
+		return drop(XT_CNT_DROP_MALFORMED);
+	t3 = bpf_ktime_get_tai_ns();
+	store_ntp(&reply->timestamp, t3, cfg);
+	if (pkt.is_ipv6 || old_udp_check) {
+		__u16 check = ~csum_fold_sum(csum_add_8(sum, &reply->timestamp));
+
+		/* RFC 768: a computed zero is sent as all ones (zero means "none"). */
+		udp->check = check ? check : 0xffff;
+	}
+	if (sess)
+		__sync_fetch_and_add(&sess->tx_packets, 1);
+	count(XT_CNT_REFLECTED);
+	return XDP_TX;
+}
+
+SEC("xdp")
+int xtwamp_reflect(struct xdp_md *ctx)
+{
+	return reflect(ctx, false);
+}
+
+/*
+ * The same reflector taking T2 from the NIC.  Loaded only device-bound to a
+ * driver that implements the RX-timestamp kfunc ("?" = not autoloaded).
+ */
+SEC("?xdp")
+int xtwamp_reflect_hwts(struct xdp_md *ctx)
+{
+	return reflect(ctx, true);
+}

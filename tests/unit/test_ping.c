@@ -1,0 +1,875 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Unit tests of the pure parts of `xtwamp ping` (user/ping.c): argument
+ * parsing, request building, reply parsing from hand-built bytes, delay
+ * arithmetic, session bookkeeping and summary statistics.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ping.h"
+#include "xtwamp_wire.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* A realistic Unix time: 2025-11-21 00:00:00 UTC. */
+#define BASE_NS (1763683200ULL * 1000000000ULL)
+
+static int parse(int argc, char **argv, struct ping_opts *o, char *err, size_t errlen)
+{
+	return ping_parse_args(argc, argv, o, err, errlen);
+}
+
+/* ---- arguments ---------------------------------------------------------- */
+
+static void test_args_defaults(void **state)
+{
+	char *argv[] = { "ping", "--light", "192.0.2.1" };
+	struct ping_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.host, "192.0.2.1");
+	assert_int_equal(o.port, 862);
+	assert_int_equal(o.count, 5);
+	assert_true(o.interval_ns == 1000000000ULL);
+	assert_true(o.timeout_ns == 2000000000ULL);
+	assert_int_equal(o.padding, 27);
+	assert_int_equal(o.format, XT_FMT_TWAMP);
+	assert_int_equal(o.ssid, 0);
+	assert_int_equal(o.family, AF_UNSPEC);
+	assert_true(o.light);
+	assert_false(o.raw);
+	assert_false(o.quiet);
+	assert_false(o.help);
+	assert_int_equal(ping_request_len(&o), 41); /* as long as the reply */
+}
+
+static void test_args_all_options(void **state)
+{
+	char *argv[] = { "ping",  "-c",	 "100", "-i",	   "0.01",
+			 "-s",	  "100", "-W",	"0.5",	   "-6",
+			 "--raw", "-q",	 "-v",	"--light", "[2001:db8::1]:8620" };
+	struct ping_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.host, "2001:db8::1");
+	assert_int_equal(o.port, 8620);
+	assert_int_equal(o.count, 100);
+	assert_true(o.interval_ns == 10000000ULL);
+	assert_true(o.timeout_ns == 500000000ULL);
+	assert_int_equal(o.padding, 100);
+	assert_int_equal(o.family, AF_INET6);
+	assert_true(o.raw);
+	assert_true(o.quiet);
+	assert_int_equal(o.verbose, 1);
+}
+
+static void test_args_long_and_clustered(void **state)
+{
+	char *a1[] = { "ping",	    "--light", "--count=7",    "--interval=.5",
+		       "--timeout", "3",       "host.example", "-4" };
+	char *a2[] = { "ping", "-qc10", "--light", "-i2.", "--", "h" };
+	struct ping_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(ARGC(a1), a1, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.count, 7);
+	assert_true(o.interval_ns == 500000000ULL);
+	assert_true(o.timeout_ns == 3000000000ULL);
+	assert_string_equal(o.host, "host.example");
+	assert_int_equal(o.family, AF_INET);
+
+	assert_int_equal(parse(ARGC(a2), a2, &o, err, sizeof(err)), 0);
+	assert_true(o.quiet);
+	assert_int_equal(o.count, 10);
+	assert_true(o.interval_ns == 2000000000ULL);
+	assert_string_equal(o.host, "h");
+}
+
+static void test_args_stamp(void **state)
+{
+	char *a1[] = { "ping", "--light", "--stamp", "192.0.2.1" };
+	char *a2[] = { "ping", "--light", "-s", "20", "--ssid", "7", "--stamp", "192.0.2.1:9" };
+	char *a3[] = { "ping", "--light", "--stamp", "-s", "1428", "192.0.2.1" };
+	struct ping_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(ARGC(a1), a1, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.format, XT_FMT_STAMP);
+	assert_int_equal(o.padding, 0); /* the 44-octet base is already symmetric */
+	assert_int_equal(ping_request_len(&o), 44);
+
+	/* -s before --stamp still means "after the 44" */
+	assert_int_equal(parse(ARGC(a2), a2, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.padding, 20);
+	assert_int_equal(o.ssid, 7);
+	assert_int_equal(o.port, 9);
+	assert_int_equal(ping_request_len(&o), 64);
+
+	assert_int_equal(parse(ARGC(a3), a3, &o, err, sizeof(err)), 0);
+	assert_int_equal(ping_request_len(&o), 1472);
+}
+
+static void test_args_help(void **state)
+{
+	char *a1[] = { "ping", "--help" };
+	char *a2[] = { "ping", "-c", "3", "-h", "--bogus" };
+	struct ping_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(ARGC(a1), a1, &o, err, sizeof(err)), 0);
+	assert_true(o.help);
+	assert_int_equal(parse(ARGC(a2), a2, &o, err, sizeof(err)), 0);
+	assert_true(o.help);
+}
+
+struct bad_case {
+	const char *args[8];
+	const char *needle; /* must appear in the message */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ { "--light" }, "missing HOST" },
+	{ { "192.0.2.1" }, "--light" },
+	{ { "--light", "192.0.2.1", "192.0.2.2" }, "only one HOST" },
+	{ { "--light", "-i", "0", "h" }, "interval" },
+	{ { "--light", "-i", "0.0", "h" }, "> 0" },
+	{ { "--light", "-i", "-1", "h" }, "'-1'" },
+	{ { "--light", "-i", "abc", "h" }, "'abc'" },
+	{ { "--light", "-i", "1e-3", "h" }, "'1e-3'" },
+	{ { "--light", "-i", "", "h" }, "interval" },
+	{ { "--light", "-i", "0.0000001", "h" }, "minimum" },
+	{ { "--light", "-i", "3601", "h" }, "at most 3600" },
+	{ { "--light", "-W", "0", "h" }, "timeout" },
+	{ { "--light", "-W", "x", "h" }, "timeout" },
+	{ { "--light", "-c", "0", "h" }, "count" },
+	{ { "--light", "-c", "10000001", "h" }, "10000000" },
+	{ { "--light", "-c", "5x", "h" }, "'5x'" },
+	{ { "--light", "-c", "-5", "h" }, "count" },
+	{ { "--light", "-s", "1459", "h" }, "at most 1458" },
+	{ { "--light", "-s", "99999", "h" }, "padding" },
+	{ { "--light", "--stamp", "-s", "1429", "h" }, "at most 1428" },
+	{ { "--light", "--stamp", "-s", "3", "h" }, "Extra Padding TLV" },
+	{ { "--light", "--ssid", "7", "h" }, "--stamp" },
+	{ { "--light", "--stamp", "--ssid", "0", "h" }, "SSID" },
+	{ { "--light", "--stamp", "--ssid", "65536", "h" }, "SSID" },
+	{ { "--light", "-4", "-6", "h" }, "-4 and -6" },
+	{ { "--light", "-4", "2001:db8::1" }, "IPv6 address" },
+	{ { "--light", "-6", "192.0.2.1" }, "IPv4 address" },
+	{ { "--light", "--bogus", "h" }, "unknown option '--bogus'" },
+	{ { "--light", "-x", "h" }, "unknown option '-x'" },
+	{ { "--light", "h", "-c" }, "needs a value" },
+	{ { "--light", "h", "--count" }, "needs a value" },
+	{ { "--light=yes", "h" }, "takes no value" },
+	{ { "--light", "h:0" }, "port" },
+	{ { "--light", "h:70000" }, "port" },
+	{ { "--light", "h:" }, "port" },
+	{ { "--light", "[2001:db8::1" }, "']'" },
+	{ { "--light", "[2001:db8::1]x" }, "':PORT'" },
+	{ { "--light", ":862" }, "empty host" },
+};
+
+static void test_args_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		char *argv[10] = { "ping" };
+		struct ping_opts o;
+		char err[256];
+		int argc = 1;
+
+		for (int k = 0; k < 8 && bad_cases[i].args[k]; k++)
+			argv[argc++] = (char *)bad_cases[i].args[k];
+		err[0] = '\0';
+		if (parse(argc, argv, &o, err, sizeof(err)) != -EINVAL ||
+		    !strstr(err, bad_cases[i].needle))
+			fail_msg("case %zu (%s ...): got '%s', wanted '%s'", i, argv[1], err,
+				 bad_cases[i].needle);
+		assert_null(strchr(err, '\n')); /* one line */
+	}
+}
+
+static void test_parse_target(void **state)
+{
+	char host[PING_HOST_MAX], err[256];
+	__u16 port;
+
+	(void)state;
+	port = 1;
+	assert_int_equal(
+		ping_parse_target("r.example:80", host, sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "r.example");
+	assert_int_equal(port, 80);
+	port = 1;
+	assert_int_equal(ping_parse_target("[::1]:9", host, sizeof(host), &port, err, sizeof(err)),
+			 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 9);
+	port = 1;
+	assert_int_equal(
+		ping_parse_target("2001:db8::1", host, sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "2001:db8::1");
+	assert_int_equal(port, 1); /* untouched: a bare IPv6 literal has no port */
+	assert_int_equal(ping_parse_target("[fe80::1%eth0]", host, sizeof(host), &port, err,
+					   sizeof(err)),
+			 0);
+	assert_string_equal(host, "fe80::1%eth0");
+	assert_int_equal(
+		ping_parse_target("192.0.2.1", host, sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "192.0.2.1");
+	assert_int_equal(ping_parse_target("abcdefgh", host, 4, &port, err, sizeof(err)), -EINVAL);
+}
+
+static void test_parse_seconds(void **state)
+{
+	__u64 ns;
+
+	(void)state;
+	assert_int_equal(ping_parse_seconds("1", &ns), 0);
+	assert_true(ns == 1000000000ULL);
+	assert_int_equal(ping_parse_seconds("0.01", &ns), 0);
+	assert_true(ns == 10000000ULL);
+	assert_int_equal(ping_parse_seconds(".5", &ns), 0);
+	assert_true(ns == 500000000ULL);
+	assert_int_equal(ping_parse_seconds("2.", &ns), 0);
+	assert_true(ns == 2000000000ULL);
+	assert_int_equal(ping_parse_seconds("0.000000001", &ns), 0);
+	assert_true(ns == 1);
+	assert_int_equal(ping_parse_seconds("1.0000000019", &ns), 0); /* below 1 ns dropped */
+	assert_true(ns == 1000000001ULL);
+	assert_int_equal(ping_parse_seconds("0", &ns), 0);
+	assert_true(ns == 0);
+	assert_int_equal(ping_parse_seconds("", &ns), -EINVAL);
+	assert_int_equal(ping_parse_seconds(".", &ns), -EINVAL);
+	assert_int_equal(ping_parse_seconds("1.2.3", &ns), -EINVAL);
+	assert_int_equal(ping_parse_seconds(" 1", &ns), -EINVAL);
+	assert_int_equal(ping_parse_seconds("+1", &ns), -EINVAL);
+	assert_int_equal(ping_parse_seconds("inf", &ns), -EINVAL);
+	assert_int_equal(ping_parse_seconds("99999999999", &ns), -ERANGE);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static __u32 get32(const __u8 *p)
+{
+	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
+}
+
+static void test_build_twamp_request(void **state)
+{
+	struct ping_opts o;
+	__u8 buf[PING_UDP_PAYLOAD_MAX], zero[64] = { 0 };
+	__u64 ntp, t1 = BASE_NS + 123456789;
+
+	(void)state;
+	ping_opts_default(&o);
+	memset(buf, 0xee, sizeof(buf));
+	assert_int_equal(ping_build_request(&o, 0x01020304, buf, sizeof(buf)), 41);
+	assert_memory_equal(buf, "\x01\x02\x03\x04", 4);
+	assert_memory_equal(buf + 4, zero, 41 - 4); /* T1 comes later; zero padding */
+	assert_int_equal(buf[41], 0xee);	    /* nothing written past the request */
+
+	ntp = ping_stamp_request(buf, t1, 0x8587);
+	assert_true(ntp == xt_unix_ns_to_ntp64(t1));
+	assert_int_equal(get32(buf + 4), (__u32)(ntp >> 32));
+	assert_int_equal(get32(buf + 8), (__u32)ntp);
+	assert_int_equal(buf[12], 0x85);
+	assert_int_equal(buf[13], 0x87);
+	assert_true(xt_ntp64_to_unix_ns(ntp) == t1); /* exact round trip */
+
+	assert_int_equal(ping_build_request(&o, 0, buf, 40), -ENOSPC);
+}
+
+static void test_build_stamp_request(void **state)
+{
+	struct ping_opts o;
+	__u8 buf[PING_UDP_PAYLOAD_MAX], zero[64] = { 0 };
+
+	(void)state;
+	ping_opts_default(&o);
+	o.format = XT_FMT_STAMP;
+	o.padding = 0;
+	o.ssid = 0xabcd;
+	assert_int_equal(ping_build_request(&o, 7, buf, sizeof(buf)), 44);
+	assert_memory_equal(buf, "\x00\x00\x00\x07", 4);
+	assert_int_equal(buf[14], 0xab); /* SSID at 14 (RFC 8972 §3) */
+	assert_int_equal(buf[15], 0xcd);
+	assert_memory_equal(buf + 16, zero, 28);
+
+	/* -s 20: one Extra Padding TLV of 4 + 16 octets, U flag set */
+	o.padding = 20;
+	assert_int_equal(ping_build_request(&o, 7, buf, sizeof(buf)), 64);
+	assert_int_equal(buf[44], 0x80);
+	assert_int_equal(buf[45], 1);
+	assert_int_equal(buf[46], 0);
+	assert_int_equal(buf[47], 16);
+	assert_memory_equal(buf + 48, zero, 16);
+}
+
+/* ---- replies (hand-built bytes, offsets from RFC 5357 §4.2.1) ----------- */
+
+static void put32(__u8 *p, __u32 v)
+{
+	p[0] = (__u8)(v >> 24);
+	p[1] = (__u8)(v >> 16);
+	p[2] = (__u8)(v >> 8);
+	p[3] = (__u8)v;
+}
+
+static void put16(__u8 *p, __u16 v)
+{
+	p[0] = (__u8)(v >> 8);
+	p[1] = (__u8)v;
+}
+
+static void put_ntp(__u8 *p, __u64 unix_ns)
+{
+	__u64 ntp = xt_unix_ns_to_ntp64(unix_ns);
+
+	put32(p, (__u32)(ntp >> 32));
+	put32(p + 4, (__u32)ntp);
+}
+
+/* Reflector packet: rseq, T3 @4, EE @12, (SSID @14), T2 @16, sseq @24, T1 @28, sEE @36, TTL @40 */
+static void build_reply(__u8 *b, size_t len, __u32 rseq, __u32 sseq, __u64 t1, __u64 t2, __u64 t3,
+			__u16 ee, __u16 see, __u8 ttl)
+{
+	memset(b, 0, len);
+	put32(b, rseq);
+	put_ntp(b + 4, t3);
+	put16(b + 12, ee);
+	put_ntp(b + 16, t2);
+	put32(b + 24, sseq);
+	put_ntp(b + 28, t1);
+	put16(b + 36, see);
+	b[40] = ttl;
+}
+
+static void test_parse_reply_twamp(void **state)
+{
+	__u8 b[64];
+	struct ping_reply r;
+	char err[160];
+	__u64 t1 = BASE_NS, t2 = BASE_NS + 50000, t3 = BASE_NS + 50400;
+
+	(void)state;
+	build_reply(b, sizeof(b), 9, 3, t1, t2, t3, 0x8587, 0x0587, 62);
+	b[14] = 0x12; /* MBZ: ignored, never a reason to reject */
+	assert_int_equal(ping_parse_reply(b, 41, XT_FMT_TWAMP, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.length, 41);
+	assert_int_equal(r.seq, 9);
+	assert_int_equal(r.sender_seq, 3);
+	assert_true(r.t1_ns == t1);
+	assert_true(r.t2_ns == t2);
+	assert_true(r.t3_ns == t3);
+	assert_true(r.t1_ntp == xt_unix_ns_to_ntp64(t1));
+	assert_int_equal(r.error_estimate, 0x8587);
+	assert_int_equal(r.sender_error_estimate, 0x0587);
+	assert_int_equal(r.sender_ttl, 62);
+	assert_int_equal(r.ssid, 0); /* not a TWAMP field */
+
+	/* padding after 41 is fine */
+	assert_int_equal(ping_parse_reply(b, 64, XT_FMT_TWAMP, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.length, 64);
+
+	assert_int_equal(ping_parse_reply(b, 40, XT_FMT_TWAMP, 0, &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "40 octets"));
+	assert_int_equal(ping_parse_reply(b, 0, XT_FMT_TWAMP, 0, &r, err, sizeof(err)), -EINVAL);
+}
+
+static void test_parse_reply_stamp(void **state)
+{
+	__u8 b[48];
+	struct ping_reply r;
+	char err[160];
+
+	(void)state;
+	build_reply(b, sizeof(b), 1, 1, BASE_NS, BASE_NS + 1, BASE_NS + 2, 0x8587, 0x8587, 255);
+	put16(b + 14, 77);
+	assert_int_equal(ping_parse_reply(b, 43, XT_FMT_STAMP, 0, &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "44-octet STAMP"));
+	assert_int_equal(ping_parse_reply(b, 44, XT_FMT_STAMP, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.ssid, 77);
+	assert_int_equal(r.sender_ttl, 255);
+}
+
+static void test_parse_reply_corrupt(void **state)
+{
+	__u8 b[41];
+	struct ping_reply r;
+	char err[160];
+
+	(void)state;
+	/* RFC 4656 §4.1.2: multiplier 0 = corrupt */
+	build_reply(b, sizeof(b), 0, 0, BASE_NS, BASE_NS, BASE_NS, 0x8500, 0x8587, 64);
+	assert_int_equal(ping_parse_reply(b, 41, XT_FMT_TWAMP, 0, &r, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "multiplier 0"));
+	build_reply(b, sizeof(b), 0, 0, BASE_NS, BASE_NS, BASE_NS, 0x8587, 0x0000, 64);
+	assert_int_equal(ping_parse_reply(b, 41, XT_FMT_TWAMP, 0, &r, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "sender Error Estimate"));
+
+	/* zero timestamps (a reflector that never filled them in) */
+	build_reply(b, sizeof(b), 0, 0, BASE_NS, BASE_NS, BASE_NS, 0x8587, 0x8587, 64);
+	memset(b + 16, 0, 8);
+	assert_int_equal(ping_parse_reply(b, 41, XT_FMT_TWAMP, 0, &r, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "T2"));
+	build_reply(b, sizeof(b), 0, 0, BASE_NS, BASE_NS, BASE_NS, 0x8587, 0x8587, 64);
+	memset(b + 4, 0, 8);
+	assert_int_equal(ping_parse_reply(b, 41, XT_FMT_TWAMP, 0, &r, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "T3"));
+	build_reply(b, sizeof(b), 0, 0, BASE_NS, BASE_NS, BASE_NS, 0x8587, 0x8587, 64);
+	memset(b + 28, 0, 8);
+	assert_int_equal(ping_parse_reply(b, 41, XT_FMT_TWAMP, 0, &r, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "Sender Timestamp"));
+}
+
+static void test_parse_reply_ptp(void **state)
+{
+	__u8 b[44];
+	struct ping_reply r;
+	char err[160];
+	const __s64 utc_minus_tai = -37LL * 1000000000LL;
+	__u64 tai_sec = BASE_NS / 1000000000ULL + 37;
+
+	(void)state;
+	/* Z bit: T2/T3 are PTP truncated (TAI seconds + ns since 1970) */
+	build_reply(b, sizeof(b), 0, 0, BASE_NS, 0, 0, 0x8000 | 0x4000 | 0x0587, 0x8587, 64);
+	put32(b + 16, (__u32)tai_sec);
+	put32(b + 20, 1000);
+	put32(b + 4, (__u32)tai_sec);
+	put32(b + 8, 2000);
+	assert_int_equal(ping_parse_reply(b, 44, XT_FMT_STAMP, utc_minus_tai, &r, err, sizeof(err)),
+			 0);
+	assert_true(r.t2_ns == BASE_NS + 1000);
+	assert_true(r.t3_ns == BASE_NS + 2000);
+
+	put32(b + 20, 1000000000); /* nanoseconds out of range */
+	assert_int_equal(ping_parse_reply(b, 44, XT_FMT_STAMP, utc_minus_tai, &r, err, sizeof(err)),
+			 -EBADMSG);
+}
+
+/* ---- delays ------------------------------------------------------------- */
+
+static void test_compute(void **state)
+{
+	struct ping_reply r = { .t1_ns = BASE_NS, .t2_ns = BASE_NS + 500, .t3_ns = BASE_NS + 600 };
+	struct ping_times t;
+
+	(void)state;
+	ping_compute(&r, BASE_NS + 2200, &t);
+	assert_int_equal(t.fwd_ns, 500);
+	assert_int_equal(t.residence_ns, 100);
+	assert_int_equal(t.bwd_ns, 1600);
+	assert_int_equal(t.rtt_ns, 2100);
+	assert_int_equal(t.rtt_ns, t.fwd_ns + t.bwd_ns);
+
+	/* reflector clock 5 ms behind: fwd negative, shown as is; RTT unaffected */
+	r.t2_ns = BASE_NS - 5000000 + 500;
+	r.t3_ns = BASE_NS - 5000000 + 600;
+	ping_compute(&r, BASE_NS + 2200, &t);
+	assert_int_equal(t.fwd_ns, -4999500);
+	assert_int_equal(t.bwd_ns, 5001600);
+	assert_int_equal(t.residence_ns, 100);
+	assert_int_equal(t.rtt_ns, 2100);
+}
+
+/* ---- session bookkeeping ------------------------------------------------ */
+
+static struct ping_reply reply_for(const struct ping_session *s, __u32 seq, __u16 ee)
+{
+	struct ping_reply r = { 0 };
+
+	r.length = 41;
+	r.seq = seq;
+	r.sender_seq = seq;
+	r.t1_ntp = s->t1_ntp[seq];
+	r.t1_ns = xt_ntp64_to_unix_ns(r.t1_ntp);
+	r.t2_ns = r.t1_ns + 40000;
+	r.t3_ns = r.t2_ns + 500;
+	r.error_estimate = ee;
+	r.sender_error_estimate = 0x8587;
+	r.sender_ttl = 255;
+	return r;
+}
+
+static void test_session(void **state)
+{
+	struct ping_session s;
+	struct ping_reply r;
+	struct ping_times t;
+	char why[160];
+
+	(void)state;
+	ping_session_init(&s, 2000000000ULL, 0);
+	for (__u32 i = 0; i < 3; i++)
+		assert_int_equal(
+			ping_session_sent(&s, xt_unix_ns_to_ntp64(BASE_NS + i * 1000000000ULL)), 0);
+	assert_int_equal(s.nsent, 3);
+
+	r = reply_for(&s, 1, 0x8587);
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 100000, &t, why, sizeof(why)),
+			 PING_VALID);
+	assert_int_equal(t.rtt_ns, 100000 - 500);
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 200000, &t, why, sizeof(why)),
+			 PING_DUPLICATE);
+
+	/* a sequence number we never sent */
+	r = reply_for(&s, 2, 0x8587);
+	r.sender_seq = 3;
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 1000, &t, why, sizeof(why)),
+			 PING_INVALID);
+	assert_non_null(strstr(why, "never sent"));
+
+	/* sent, but the echoed T1 is not ours: not trusted */
+	r = reply_for(&s, 2, 0x8587);
+	r.t1_ntp += 1;
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 1000, &t, why, sizeof(why)),
+			 PING_INVALID);
+	assert_non_null(strstr(why, "Sender Timestamp"));
+
+	/* after the timeout: late, counted as lost; a later copy is a duplicate */
+	r = reply_for(&s, 0, 0x0587);
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 2000000001ULL, &t, why, sizeof(why)),
+			 PING_LATE);
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 2000000002ULL, &t, why, sizeof(why)),
+			 PING_DUPLICATE);
+
+	/* seq 2 in time, reflector clock unsynchronised */
+	r = reply_for(&s, 2, 0x0587);
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 300000, &t, why, sizeof(why)),
+			 PING_VALID);
+
+	assert_true(s.cnt.sent == 3);
+	assert_true(s.cnt.received == 2);
+	assert_true(s.cnt.late == 1);
+	assert_true(s.cnt.duplicates == 2);
+	assert_true(s.cnt.invalid == 2);
+	assert_int_equal(s.nsamples, 2);
+	assert_int_equal(s.samples[0].seq, 1);
+	assert_int_equal(s.samples[1].seq, 2);
+	assert_true(s.reflector_unsync); /* the late reply does not count, seq 2 does */
+	assert_false(s.sender_unsync);
+	assert_string_equal(
+		ping_sync_warning(&s),
+		"one-way delays assume synchronised clocks; reflector clock reports unsynchronised");
+	ping_session_free(&s);
+}
+
+static void test_session_ssid(void **state)
+{
+	struct ping_session s;
+	struct ping_reply r;
+	struct ping_times t;
+	char why[160];
+
+	(void)state;
+	ping_session_init(&s, 2000000000ULL, 7);
+	assert_int_equal(ping_session_sent(&s, xt_unix_ns_to_ntp64(BASE_NS)), 0);
+	assert_int_equal(ping_session_sent(&s, xt_unix_ns_to_ntp64(BASE_NS + 1)), 0);
+	r = reply_for(&s, 0, 0x8587);
+	r.ssid = 8;
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 1000000, &t, why, sizeof(why)),
+			 PING_INVALID);
+	assert_non_null(strstr(why, "SSID"));
+	r.ssid = 7;
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 1000000, &t, why, sizeof(why)),
+			 PING_VALID);
+	assert_false(s.reflector_no_ssid);
+	/* RFC 8972 §3: 0 back = the reflector does not do SSIDs; still a measurement */
+	r = reply_for(&s, 1, 0x8587);
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 1000000, &t, why, sizeof(why)),
+			 PING_VALID);
+	assert_true(s.reflector_no_ssid);
+	assert_null(ping_sync_warning(&s));
+	ping_session_free(&s);
+}
+
+static void test_session_grows(void **state)
+{
+	struct ping_session s;
+	struct ping_reply r;
+	struct ping_times t;
+	char why[160];
+
+	(void)state;
+	ping_session_init(&s, 1000000000ULL, 0);
+	for (__u32 i = 0; i < 5000; i++)
+		assert_int_equal(ping_session_sent(&s, xt_unix_ns_to_ntp64(BASE_NS + i)), 0);
+	for (__u32 i = 0; i < 5000; i += 2) {
+		r = reply_for(&s, i, 0x8587);
+		assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 1000000, &t, why,
+						    sizeof(why)),
+				 PING_VALID);
+	}
+	r = reply_for(&s, 4999, 0x8587);
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 1000000, &t, why, sizeof(why)),
+			 PING_VALID);
+	r = reply_for(&s, 4998, 0x8587);
+	assert_int_equal(ping_session_match(&s, &r, r.t1_ns + 1000000, &t, why, sizeof(why)),
+			 PING_DUPLICATE);
+	assert_true(s.cnt.received == 2501);
+	ping_session_free(&s);
+}
+
+/* ---- statistics --------------------------------------------------------- */
+
+static void test_percentiles(void **state)
+{
+	__s64 v[100], one[1] = { 42 };
+
+	(void)state;
+	for (int i = 0; i < 100; i++)
+		v[i] = i + 1;
+	assert_int_equal(ping_percentile(v, 100, 990), 99);
+	assert_int_equal(ping_percentile(v, 100, 500), 50);
+	assert_int_equal(ping_percentile(v, 100, 1000), 100);
+	assert_int_equal(ping_percentile(v, 100, 1), 1);
+	assert_int_equal(ping_percentile(v, 10, 990), 10); /* nearest rank: ceil(9.9) = 10 */
+	assert_int_equal(ping_percentile(v, 200 / 2, 995), 100);
+	assert_int_equal(ping_percentile(one, 1, 990), 42);
+	assert_int_equal(ping_median(one, 1), 42);
+	assert_int_equal(ping_median(v, 5), 3);
+	assert_int_equal(ping_median(v, 4), 2);	    /* (2 + 3) / 2, rounded toward zero */
+	assert_int_equal(ping_median(v + 1, 4), 3); /* 2,3,4,5 -> 3.5 -> 3 */
+}
+
+static void test_summarize(void **state)
+{
+	/* arrival order shuffled; seq 3 lost */
+	struct ping_sample s[] = {
+		{ .seq = 2, .rtt_ns = 3000, .residence_ns = 30 },
+		{ .seq = 0, .rtt_ns = 1000, .residence_ns = 10 },
+		{ .seq = 4, .rtt_ns = 9000, .residence_ns = 50 },
+		{ .seq = 1, .rtt_ns = 2000, .residence_ns = 20 },
+		{ .seq = 5, .rtt_ns = 5000, .residence_ns = 40 },
+	};
+	struct ping_summary sum;
+
+	(void)state;
+	assert_int_equal(ping_summarize(s, 5, &sum), 0);
+	assert_int_equal(sum.n, 5);
+	assert_int_equal(sum.rtt_min_ns, 1000);
+	assert_int_equal(sum.rtt_max_ns, 9000);
+	assert_int_equal(sum.rtt_median_ns, 3000);
+	assert_int_equal(sum.rtt_mean_ns, 4000);
+	assert_int_equal(sum.rtt_p99_ns, 9000);
+	/* pairs (0,1) (1,2) (4,5): |1000| + |1000| + |-4000| = 6000 / 3 */
+	assert_int_equal(sum.jitter_pairs, 3);
+	assert_int_equal(sum.jitter_ns, 2000);
+	assert_int_equal(sum.res_min_ns, 10);
+	assert_int_equal(sum.res_median_ns, 30);
+	assert_int_equal(sum.res_max_ns, 50);
+	/* the input is not reordered */
+	assert_int_equal(s[0].seq, 2);
+
+	/* negative values are kept, not clamped */
+	s[0].rtt_ns = -500;
+	assert_int_equal(ping_summarize(s, 2, &sum), 0);
+	assert_int_equal(sum.rtt_min_ns, -500);
+	assert_int_equal(sum.rtt_mean_ns, 250);
+	assert_int_equal(sum.rtt_median_ns, 250);
+	assert_int_equal(sum.jitter_pairs, 0);
+
+	assert_int_equal(ping_summarize(s, 0, &sum), 0);
+	assert_int_equal(sum.n, 0);
+}
+
+static void test_summarize_large(void **state)
+{
+	size_t n = 1000;
+	struct ping_sample *s = calloc(n, sizeof(*s));
+	struct ping_summary sum;
+
+	(void)state;
+	assert_non_null(s);
+	/* descending RTTs 1000..1 ns for seq 0..999 */
+	for (size_t i = 0; i < n; i++) {
+		s[i].seq = (__u32)i;
+		s[i].rtt_ns = (__s64)(n - i);
+		s[i].residence_ns = 7;
+	}
+	assert_int_equal(ping_summarize(s, n, &sum), 0);
+	assert_int_equal(sum.rtt_min_ns, 1);
+	assert_int_equal(sum.rtt_max_ns, 1000);
+	assert_int_equal(sum.rtt_p99_ns, 990);
+	assert_int_equal(sum.rtt_median_ns, 500); /* (500 + 501) / 2 */
+	assert_int_equal(sum.rtt_mean_ns, 500);	  /* 500.5 toward zero */
+	assert_int_equal(sum.jitter_pairs, 999);
+	assert_int_equal(sum.jitter_ns, 1);
+	assert_int_equal(sum.res_median_ns, 7);
+	free(s);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void test_format_line(void **state)
+{
+	struct ping_reply r = { .length = 41, .seq = 0, .sender_seq = 0, .sender_ttl = 64 };
+	struct ping_times t = {
+		.rtt_ns = 123000, .fwd_ns = 50000, .bwd_ns = 73400, .residence_ns = 400
+	};
+	char line[512];
+
+	(void)state;
+	ping_format_line(line, sizeof(line), "192.0.2.1:862", &r, &t, 255, "");
+	assert_string_equal(line, "41 octets from 192.0.2.1:862: seq=0 rseq=0 rtt=0.123 ms "
+				  "fwd=0.050 ms bwd=0.073 ms residence=0.4 us ttl=64/255");
+	t.fwd_ns = -50000;
+	r.sender_seq = 5;
+	r.seq = 3;
+	ping_format_line(line, sizeof(line), "[2001:db8::1]:862", &r, &t, -1, " (DUP!)");
+	assert_string_equal(line, "41 octets from [2001:db8::1]:862: seq=5 rseq=3 rtt=0.123 ms "
+				  "fwd=-0.050 ms bwd=0.073 ms residence=0.4 us ttl=64/? (DUP!)");
+}
+
+static void test_format_csv(void **state)
+{
+	struct ping_reply r = { .length = 44,
+				.seq = 2,
+				.sender_seq = 1,
+				.sender_ttl = 255,
+				.t1_ns = 10,
+				.t2_ns = 20,
+				.t3_ns = 30,
+				.error_estimate = 0x8587 };
+	char line[512];
+
+	(void)state;
+	assert_string_equal(
+		PING_CSV_HEADER,
+		"seq,rseq,t1_ns,t2_ns,t3_ns,t4_ns,sender_ttl,reply_ttl,reflector_ee,length");
+	ping_format_csv(line, sizeof(line), &r, 40, 63);
+	assert_string_equal(line, "1,2,10,20,30,40,255,63,34183,44");
+	ping_format_csv(line, sizeof(line), &r, 40, -1);
+	assert_string_equal(line, "1,2,10,20,30,40,255,,34183,44");
+}
+
+static void test_print_summary(void **state)
+{
+	struct ping_opts o;
+	struct ping_counters c = { .sent = 5, .received = 4, .duplicates = 1, .invalid = 2 };
+	struct ping_summary sum = { .n = 4,
+				    .rtt_min_ns = 100000,
+				    .rtt_median_ns = 150000,
+				    .rtt_mean_ns = 160000,
+				    .rtt_max_ns = 250000,
+				    .rtt_p99_ns = 250000,
+				    .jitter_pairs = 2,
+				    .jitter_ns = 20000,
+				    .res_min_ns = 400,
+				    .res_median_ns = 500,
+				    .res_max_ns = 900 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	ping_opts_default(&o);
+	ping_print_summary(f, "192.0.2.1:862", &o, &c, &sum);
+	fclose(f);
+	assert_string_equal(
+		buf,
+		"--- 192.0.2.1:862 TWAMP light ping statistics ---\n"
+		"5 sent, 4 received, 1 lost (20.0%), 1 duplicates, 2 invalid replies\n"
+		"rtt min/median/mean/max/p99 = 0.100/0.150/0.160/0.250/0.250 ms, jitter 0.020 ms\n"
+		"reflector residence min/median/max = 0.4/0.5/0.9 us\n");
+	free(buf);
+
+	/* nothing came back: no rtt lines */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	memset(&c, 0, sizeof(c));
+	c.sent = 3;
+	c.late = 1;
+	memset(&sum, 0, sizeof(sum));
+	o.format = XT_FMT_STAMP;
+	ping_print_summary(f, "[::1]:862", &o, &c, &sum);
+	fclose(f);
+	assert_string_equal(buf,
+			    "--- [::1]:862 STAMP ping statistics ---\n"
+			    "3 sent, 0 received, 3 lost (100.0%), 0 duplicates, 0 invalid replies, "
+			    "1 late (counted as lost)\n");
+	free(buf);
+}
+
+static void test_endpoints(void **state)
+{
+	struct sockaddr_storage a = { 0 }, b = { 0 };
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&a, *b4 = (struct sockaddr_in *)&b;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&a;
+	char buf[64];
+
+	(void)state;
+	a4->sin_family = b4->sin_family = AF_INET;
+	a4->sin_port = b4->sin_port = htons(862);
+	inet_pton(AF_INET, "192.0.2.1", &a4->sin_addr);
+	inet_pton(AF_INET, "192.0.2.1", &b4->sin_addr);
+	assert_true(ping_same_endpoint(&a, &b));
+	assert_string_equal(ping_format_endpoint(&a, buf, sizeof(buf)), "192.0.2.1:862");
+	b4->sin_port = htons(863);
+	assert_false(ping_same_endpoint(&a, &b));
+	b4->sin_port = htons(862);
+	inet_pton(AF_INET, "192.0.2.2", &b4->sin_addr);
+	assert_false(ping_same_endpoint(&a, &b));
+
+	memset(&a, 0, sizeof(a));
+	a6->sin6_family = AF_INET6;
+	a6->sin6_port = htons(8620);
+	inet_pton(AF_INET6, "2001:db8::1", &a6->sin6_addr);
+	assert_string_equal(ping_format_endpoint(&a, buf, sizeof(buf)), "[2001:db8::1]:8620");
+	assert_false(ping_same_endpoint(&a, &b));
+	b = a;
+	((struct sockaddr_in6 *)&b)->sin6_scope_id = 3; /* ignored */
+	assert_true(ping_same_endpoint(&a, &b));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_args_defaults),
+		cmocka_unit_test(test_args_all_options),
+		cmocka_unit_test(test_args_long_and_clustered),
+		cmocka_unit_test(test_args_stamp),
+		cmocka_unit_test(test_args_help),
+		cmocka_unit_test(test_args_errors),
+		cmocka_unit_test(test_parse_target),
+		cmocka_unit_test(test_parse_seconds),
+		cmocka_unit_test(test_build_twamp_request),
+		cmocka_unit_test(test_build_stamp_request),
+		cmocka_unit_test(test_parse_reply_twamp),
+		cmocka_unit_test(test_parse_reply_stamp),
+		cmocka_unit_test(test_parse_reply_corrupt),
+		cmocka_unit_test(test_parse_reply_ptp),
+		cmocka_unit_test(test_compute),
+		cmocka_unit_test(test_session),
+		cmocka_unit_test(test_session_ssid),
+		cmocka_unit_test(test_session_grows),
+		cmocka_unit_test(test_percentiles),
+		cmocka_unit_test(test_summarize),
+		cmocka_unit_test(test_summarize_large),
+		cmocka_unit_test(test_format_line),
+		cmocka_unit_test(test_format_csv),
+		cmocka_unit_test(test_print_summary),
+		cmocka_unit_test(test_endpoints),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

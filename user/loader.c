@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* loader.c - see loader.h */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "clock.h"
+#include "loader.h"
+#include "log.h"
+#include "xtwamp.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+/* Linux 6.3 UAPI; the system headers here are older. */
+#ifndef BPF_F_XDP_DEV_BOUND_ONLY
+#define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)
+#endif
+#define BPFFS_DEFAULT_MOUNT "/sys/fs/bpf"
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+/* The pin directory must live on bpffs; mount the usual one when it is missing. */
+static int prepare_pin_dir(const char *pin_path)
+{
+	char parent[256];
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_path);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else
+		snprintf(parent, sizeof(parent), "/");
+
+	if (!is_bpffs(parent)) {
+		if (strcmp(parent, BPFFS_DEFAULT_MOUNT) != 0) {
+			log_error("%s is not on a bpffs mount: mount one with `mount -t bpf bpf %s` "
+				  "or use --pin-path under " BPFFS_DEFAULT_MOUNT, pin_path, parent);
+			return -ENOTDIR;
+		}
+		if (mount("bpf", BPFFS_DEFAULT_MOUNT, "bpf", 0, "mode=0700")) {
+			int err = -errno;
+
+			log_error("cannot mount bpffs on " BPFFS_DEFAULT_MOUNT ": %s%s", strerror(-err),
+				  err == -EPERM ? " (run as root)" : "");
+			return err;
+		}
+		log_info("mounted bpffs on " BPFFS_DEFAULT_MOUNT);
+	}
+	if (mkdir(pin_path, 0700) && errno != EEXIST) {
+		int err = -errno;
+
+		log_error("cannot create pin directory %s: %s", pin_path, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* One xtwampd per pin directory; leftovers of one that died are removed. */
+static int lock_and_clean_pin_dir(struct xt_loader *l)
+{
+	struct dirent *ent;
+	int removed = 0;
+	DIR *dir;
+
+	l->lock_fd = open(l->pin_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->lock_fd < 0) {
+		int err = -errno;
+
+		log_error("cannot open pin directory %s: %s", l->pin_path, strerror(-err));
+		return err;
+	}
+	if (flock(l->lock_fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		close(l->lock_fd);
+		l->lock_fd = -1;
+		if (err == -EWOULDBLOCK) {
+			log_error("another xtwampd is running with pin path %s: stop it, or give this "
+				  "one its own --pin-path", l->pin_path);
+			return -EBUSY;
+		}
+		log_error("cannot lock %s: %s", l->pin_path, strerror(-err));
+		return err;
+	}
+
+	dir = opendir(l->pin_path);
+	if (!dir)
+		return -errno;
+	while ((ent = readdir(dir))) {
+		if (ent->d_name[0] == '.')
+			continue;
+		if (unlinkat(dirfd(dir), ent->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(dir);
+	if (removed)
+		log_warn("removed %d stale pins in %s left by an xtwampd that did not shut down cleanly",
+			 removed, l->pin_path);
+	return 0;
+}
+
+static int explain_load_error(int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		log_error("permission denied loading the XDP program: run as root "
+			  "(needs CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON)");
+	else if (access("/sys/kernel/btf/vmlinux", R_OK))
+		log_error("loading the XDP program failed (%s); this kernel has no BTF "
+			  "(/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y, Linux 6.1 or later",
+			  strerror(-err));
+	else
+		log_error("loading the XDP program failed: %s (run with -vv for the verifier log)",
+			  strerror(-err));
+	return err;
+}
+
+static int fill_maps(struct xt_loader *l, const struct xtwampd_opts *o)
+{
+	struct xt_config cfg = {
+		.rate_limit_pps = o->rate_limit_pps,
+		.rate_burst = o->rate_burst,
+		.flags = (o->n_allow || o->default_deny) ? XT_CFG_ALLOWLIST_ENFORCED : 0,
+	};
+	int cfg_fd = bpf_map__fd(l->skel->maps.xtwamp_config);
+	int ports_fd = bpf_map__fd(l->skel->maps.xtwamp_ports);
+	int allow_fd = bpf_map__fd(l->skel->maps.xtwamp_allow);
+	__u32 zero = 0;
+	__u8 one = 1;
+	int i;
+
+	if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
+		return -errno;
+	for (i = 0; i < o->n_ports; i++) {
+		struct xt_port port = {
+			.flags = XT_PORT_LIGHT | (o->stateless ? XT_PORT_STATELESS : 0),
+			.format = o->ports[i].format,
+		};
+		__u32 key = o->ports[i].port;
+
+		if (bpf_map_update_elem(ports_fd, &key, &port, BPF_ANY))
+			return -errno;
+	}
+	for (i = 0; i < o->n_allow; i++)
+		if (bpf_map_update_elem(allow_fd, &o->allow[i], &one, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+static int pin_maps(struct xt_loader *l)
+{
+	struct bpf_map *map;
+	char path[512];
+	int err;
+
+	bpf_object__for_each_map(map, l->skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", l->pin_path, bpf_map__name(map));
+		err = bpf_map__pin(map, path);
+		if (err) {
+			log_error("cannot pin map %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	l->pinned = true;
+	return 0;
+}
+
+int loader_open(struct xt_loader *l, const struct xtwampd_opts *o)
+{
+	int err, i;
+
+	memset(l, 0, sizeof(*l));
+	l->lock_fd = -1;
+	for (i = 0; i < XT_MAX_IFACES; i++)
+		l->ifaces[i].link_fd = -1;
+	snprintf(l->pin_path, sizeof(l->pin_path), "%s", o->pin_path);
+
+	err = prepare_pin_dir(l->pin_path);
+	if (err)
+		return err;
+	err = lock_and_clean_pin_dir(l);
+	if (err)
+		return err;
+
+	l->skel = xtwamp__open();
+	if (!l->skel)
+		return explain_load_error(-errno);
+	err = xtwamp__load(l->skel);
+	if (err)
+		return explain_load_error(err);
+
+	err = fill_maps(l, o);
+	if (err) {
+		log_error("cannot configure the reflector maps: %s", strerror(-err));
+		return err;
+	}
+	err = loader_refresh_clock(l);
+	if (err)
+		return err;
+	return pin_maps(l);
+}
+
+int loader_refresh_clock(struct xt_loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.xtwamp_config);
+	struct xt_clock_state st;
+	struct xt_config cfg;
+	__u32 zero = 0;
+	bool first;
+	int err;
+
+	err = xt_clock_read(&st);
+	if (err) {
+		log_error("cannot read the clock state (adjtimex): %s", strerror(-err));
+		return err;
+	}
+	if (bpf_map_lookup_elem(fd, &zero, &cfg))
+		return -errno;
+	first = !(cfg.flags & XT_CFG_CLOCK_VALID);
+	cfg.clock_offset_ns = st.realtime_minus_tai_ns;
+	cfg.clock_updated_ns = xt_tai_ns();
+	cfg.error_estimate = st.error_estimate;
+	cfg.flags |= XT_CFG_CLOCK_VALID;
+	if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY))
+		return -errno;
+
+	if (first || st.synchronised != l->last_synchronised) {
+		if (st.synchronised)
+			log_info("clock synchronised, estimated error %.3f us (Error Estimate 0x%04x)",
+				 st.error_ns / 1e3, st.error_estimate);
+		else
+			log_warn("clock not synchronised (no NTP/PTP discipline): replies carry S=0 and "
+				 "a %.1f s error bound (Error Estimate 0x%04x); one-way delays are "
+				 "meaningless until the clock is synchronised",
+				 st.error_ns / 1e9, st.error_estimate);
+	}
+	l->last_synchronised = st.synchronised;
+	l->last_error_estimate = st.error_estimate;
+	return 0;
+}
+
+/* The device-bound twin of the program, sharing every map with the main one. */
+static struct xtwamp *load_hw_timestamp_program(struct xt_loader *l, int ifindex)
+{
+	struct xtwamp *hw = xtwamp__open();
+	struct bpf_map *map;
+	int err;
+
+	if (!hw)
+		return NULL;
+	bpf_object__for_each_map(map, hw->obj) {
+		struct bpf_map *orig = bpf_object__find_map_by_name(l->skel->obj, bpf_map__name(map));
+
+		if (!orig || bpf_map__reuse_fd(map, bpf_map__fd(orig)))
+			goto fail;
+	}
+	bpf_program__set_autoload(hw->progs.xtwamp_reflect, false);
+	bpf_program__set_autoload(hw->progs.xtwamp_reflect_hwts, true);
+	bpf_program__set_ifindex(hw->progs.xtwamp_reflect_hwts, ifindex);
+	bpf_program__set_flags(hw->progs.xtwamp_reflect_hwts,
+			       bpf_program__flags(hw->progs.xtwamp_reflect_hwts) | BPF_F_XDP_DEV_BOUND_ONLY);
+	err = xtwamp__load(hw);
+	if (err) {
+		errno = -err;
+		goto fail;
+	}
+	return hw;
+fail:
+	err = errno;
+	xtwamp__destroy(hw);
+	errno = err;
+	return NULL;
+}
+
+static int link_xdp(int prog_fd, int ifindex, __u32 mode_flag)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode_flag);
+	int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static void explain_attach_error(const char *ifname, int ifindex, bool native, int err)
+{
+	__u32 prog_id = 0;
+
+	if (err == -EBUSY || err == -EEXIST) {
+		bpf_xdp_query_id(ifindex, 0, &prog_id);
+		log_error("%s already has an XDP program (id %u): detach it with "
+			  "`ip link set dev %s xdp off`, or stop the xtwampd that owns it",
+			  ifname, prog_id, ifname);
+	} else if (native && (err == -EOPNOTSUPP || err == -EINVAL)) {
+		log_error("%s: the driver does not support native XDP: retry with --xdp-mode generic "
+			  "(or auto)", ifname);
+	} else if (err == -EPERM) {
+		log_error("%s: permission denied attaching XDP: run as root (CAP_NET_ADMIN)", ifname);
+	} else {
+		log_error("%s: cannot attach XDP in %s mode: %s", ifname, native ? "native" : "generic",
+			  strerror(-err));
+	}
+}
+
+int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_opts *o)
+{
+	struct xt_attached_iface *ifc = &l->ifaces[l->n_ifaces];
+	bool try_native = o->xdp_mode != XT_XDP_GENERIC;
+	bool try_generic = o->xdp_mode != XT_XDP_NATIVE;
+	int ifindex = if_nametoindex(ifname);
+	int fd = -EOPNOTSUPP, err;
+	char path[512];
+
+	if (!ifindex) {
+		log_error("no interface '%s' here (see `ip link`; in a network namespace, run "
+			  "xtwampd inside it)", ifname);
+		return -ENODEV;
+	}
+	memset(ifc, 0, sizeof(*ifc));
+	snprintf(ifc->name, sizeof(ifc->name), "%s", ifname);
+	ifc->ifindex = ifindex;
+	ifc->link_fd = -1;
+
+	if (try_native && o->rx_ts != XT_RXTS_SW) {
+		ifc->hw_skel = load_hw_timestamp_program(l, ifindex);
+		if (ifc->hw_skel) {
+			fd = link_xdp(bpf_program__fd(ifc->hw_skel->progs.xtwamp_reflect_hwts), ifindex,
+				      XDP_FLAGS_DRV_MODE);
+			if (fd >= 0) {
+				ifc->hw_timestamps = true;
+				ifc->native = true;
+			} else {
+				xtwamp__destroy(ifc->hw_skel);
+				ifc->hw_skel = NULL;
+			}
+		}
+		if (fd < 0) {
+			if (o->rx_ts == XT_RXTS_HW) {
+				log_error("%s: cannot use NIC receive timestamps (device-bound XDP program "
+					  "failed: %s); use --rx-timestamp sw or auto", ifname,
+					  strerror(errno ? errno : EOPNOTSUPP));
+				return -EOPNOTSUPP;
+			}
+			log_debug("%s: no device-bound program for NIC timestamps; T2 from the kernel clock",
+				  ifname);
+		}
+	}
+	if (fd < 0 && try_native) {
+		fd = link_xdp(bpf_program__fd(l->skel->progs.xtwamp_reflect), ifindex, XDP_FLAGS_DRV_MODE);
+		if (fd >= 0) {
+			ifc->native = true;
+		} else if (!try_generic || fd == -EBUSY || fd == -EEXIST || fd == -EPERM) {
+			explain_attach_error(ifname, ifindex, true, fd);
+			return fd;
+		} else {
+			log_warn("%s: native XDP not available (%s); falling back to generic mode, "
+				 "which runs after the kernel built an skb: slower, and T2 is taken later",
+				 ifname, strerror(-fd));
+		}
+	}
+	if (fd < 0 && try_generic) {
+		fd = link_xdp(bpf_program__fd(l->skel->progs.xtwamp_reflect), ifindex, XDP_FLAGS_SKB_MODE);
+		if (fd < 0) {
+			explain_attach_error(ifname, ifindex, false, fd);
+			return fd;
+		}
+	}
+	ifc->link_fd = fd;
+	l->n_ifaces++;
+
+	snprintf(path, sizeof(path), "%s/" XT_PIN_LINK_PREFIX "%s", l->pin_path, ifname);
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		log_error("cannot pin the XDP link of %s at %s: %s", ifname, path, strerror(-err));
+		return err;
+	}
+	log_info("%s: attached in %s mode; T2 from %s", ifname, ifc->native ? "native" : "generic",
+		 ifc->hw_timestamps ? "NIC RX timestamps where the driver provides them, else the kernel clock" :
+				      "the kernel clock (CLOCK_TAI)");
+	return 0;
+}
+
+int loader_reserve_ports(struct xt_loader *l, const struct xtwampd_opts *o)
+{
+	int i;
+
+	for (i = 0; i < o->n_ports; i++) {
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT,
+					     .sin6_port = htons(o->ports[i].port) };
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(o->ports[i].port) };
+		int off = 0, fd, rc;
+
+		/* One dual-stack socket; IPv4 only on hosts with IPv6 disabled. */
+		fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+			rc = bind(fd, (struct sockaddr *)&sin6, sizeof(sin6));
+		} else {
+			fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			if (fd < 0)
+				return -errno;
+			rc = bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+		}
+		if (rc) {
+			int err = -errno;
+
+			close(fd);
+			if (err == -EADDRINUSE)
+				log_error("UDP port %u is already in use by another program (see `ss -ulpn "
+					  "'sport = :%u'`): stop it, pick another --light-port/--stamp-port, "
+					  "or run with --no-reserve-ports", o->ports[i].port, o->ports[i].port);
+			else
+				log_error("cannot bind UDP port %u: %s", o->ports[i].port, strerror(-err));
+			return err;
+		}
+		l->port_fds[l->n_port_fds++] = fd;
+	}
+	return 0;
+}
+
+void loader_close(struct xt_loader *l)
+{
+	struct bpf_map *map;
+	char path[512];
+	int i;
+
+	for (i = 0; i < l->n_ifaces; i++) {
+		struct xt_attached_iface *ifc = &l->ifaces[i];
+
+		/* The link goes (and the program detaches) once pin and fd are gone. */
+		snprintf(path, sizeof(path), "%s/" XT_PIN_LINK_PREFIX "%s", l->pin_path, ifc->name);
+		unlink(path);
+		if (ifc->link_fd >= 0)
+			close(ifc->link_fd);
+		xtwamp__destroy(ifc->hw_skel);
+		log_info("%s: detached", ifc->name);
+	}
+	l->n_ifaces = 0;
+	for (i = 0; i < l->n_port_fds; i++)
+		close(l->port_fds[i]);
+	l->n_port_fds = 0;
+	if (l->skel && l->pinned) {
+		bpf_object__for_each_map(map, l->skel->obj) {
+			if (bpf_map__is_internal(map))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", l->pin_path, bpf_map__name(map));
+			bpf_map__unpin(map, path);
+		}
+		l->pinned = false;
+	}
+	xtwamp__destroy(l->skel);
+	l->skel = NULL;
+	if (l->lock_fd >= 0) {
+		rmdir(l->pin_path); /* only succeeds when empty: never removes what is not ours */
+		close(l->lock_fd);
+		l->lock_fd = -1;
+	}
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * loader.h - the life of the XDP reflector in the kernel: load, configure,
+ * pin, attach, keep the clock current, detach.
+ *
+ * Functions return 0 or -errno and log one line that says what went wrong
+ * and what to do about it.  loader_close() undoes whatever succeeded.
+ */
+#ifndef XTWAMP_LOADER_H
+#define XTWAMP_LOADER_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "daemon_opts.h"
+
+struct xtwamp; /* generated skeleton */
+
+struct xt_attached_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	bool native;           /* driver mode (else generic/skb mode) */
+	bool hw_timestamps;    /* device-bound program that asks the NIC for T2 */
+	int link_fd;
+	struct xtwamp *hw_skel; /* the device-bound program, or NULL (shared one) */
+};
+
+struct xt_loader {
+	struct xtwamp *skel;
+	char pin_path[256];
+	int lock_fd;
+	bool pinned;
+	struct xt_attached_iface ifaces[XT_MAX_IFACES];
+	int n_ifaces;
+	int port_fds[XT_MAX_PORTS * 2]; /* sockets that reserve the test ports */
+	int n_port_fds;
+	__u16 last_error_estimate;
+	bool last_synchronised;
+};
+
+/* Load the program, fill its maps from the options and pin the maps. */
+int loader_open(struct xt_loader *l, const struct xtwampd_opts *o);
+
+/* Attach to one interface in the mode the options ask for. */
+int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_opts *o);
+
+/* Publish the clock offset and Error Estimate; call about once a second. */
+int loader_refresh_clock(struct xt_loader *l);
+
+/* Detach, unpin, unload; safe on a partly opened loader. */
+void loader_close(struct xt_loader *l);
+
+/* Bind the UDP test ports so no other program takes them (v4 and v6). */
+int loader_reserve_ports(struct xt_loader *l, const struct xtwampd_opts *o);
+
+#endif /* XTWAMP_LOADER_H */

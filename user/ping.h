@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * ping.h - `xtwamp ping`: a TWAMP Light (RFC 5357 App. I) / STAMP (RFC 8762)
+ * Session-Sender.
+ *
+ * Contract: everything except ping_run() and ping_main() is pure - no
+ * sockets, no clocks, no printing to the terminal - so the unit tests can
+ * feed it hand-built bytes.  The pieces, in the order a run uses them:
+ *
+ *   ping_parse_args()     argv -> struct ping_opts (-EINVAL + one-line err)
+ *   ping_build_request()  the request bytes for one sequence number
+ *   ping_stamp_request()  writes T1 + Error Estimate just before sendto()
+ *   ping_parse_reply()    reply bytes -> struct ping_reply (-EINVAL/-EBADMSG)
+ *   ping_session_*()      what was sent, duplicates, late and bogus replies
+ *   ping_compute()        RTT = (T4-T1)-(T3-T2), fwd T2-T1, bwd T4-T3, T3-T2
+ *   ping_summarize()      min/median/mean/max/p99, jitter, residence
+ *
+ * Times are Unix ns of CLOCK_REALTIME (UTC); differences are signed and
+ * never clamped: a negative one-way delay is a clock offset worth seeing.
+ * Functions return 0 (or a non-negative verdict) or -errno.
+ */
+#ifndef XTWAMP_PING_H
+#define XTWAMP_PING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <linux/types.h>
+
+#include "xtwamp_maps.h" /* enum xt_format */
+
+#define PING_HOST_MAX 256
+#define PING_COUNT_MAX 10000000U
+/* One unfragmented IPv4 datagram on a 1500-octet link: 1500 - 20 - 8. */
+#define PING_UDP_PAYLOAD_MAX 1472
+#define PING_TWAMP_PAD_DEFAULT 27    /* 14 + 27 = 41: request as long as the reply */
+#define PING_TLV_HDR 4		     /* RFC 8972 §4: flags, type, length */
+#define PING_TLV_EXTRA_PADDING 1     /* RFC 8972 §4.1 */
+#define PING_TLV_FLAG_U 0x80	     /* a Session-Sender sets U (RFC 8972 §4) */
+#define PING_INTERVAL_MIN_NS 1000ULL /* 1 us: below that we only measure ourselves */
+#define PING_SECONDS_MAX 3600ULL
+
+/* Exit codes of `xtwamp ping` (and of the xtwamp client generally). */
+#define PING_EXIT_OK 0	    /* run completed, at least one valid reply */
+#define PING_EXIT_NOREPLY 1 /* nothing (valid) came back, or a run-time failure */
+#define PING_EXIT_USAGE 2   /* bad arguments, unresolvable host */
+
+struct ping_opts {
+	char host[PING_HOST_MAX]; /* name or literal, without brackets/port */
+	__u16 port;		  /* host order */
+	__u32 count;		  /* 1..PING_COUNT_MAX */
+	__u64 interval_ns;
+	__u64 timeout_ns; /* wait for replies after the last request; late threshold */
+	__u32 padding;	  /* TWAMP: octets after the 14-octet header; STAMP: after 44 */
+	enum xt_format format;
+	__u16 ssid;  /* STAMP SSID (RFC 8972), 0 = none */
+	int family;  /* AF_UNSPEC, AF_INET (-4), AF_INET6 (-6) */
+	bool light;  /* --light: the only mode so far */
+	bool raw;    /* CSV, one line per reply */
+	bool quiet;  /* summary only */
+	bool help;   /* --help seen: print usage, nothing else parsed */
+	int verbose; /* -v count: invalid-reply reasons at 1 */
+};
+
+/* Defaults: port 862, 5 packets, 1 s apart, TWAMP with 27 octets padding, 2 s. */
+void ping_opts_default(struct ping_opts *o);
+
+/*
+ * Parse `ping` arguments; argv[0] is the subcommand name and is skipped.
+ * Returns 0, or -EINVAL with a one-line message (no trailing newline) in err.
+ * With --help, returns 0 and sets o->help without checking the rest.
+ */
+int ping_parse_args(int argc, char **argv, struct ping_opts *o, char *err, size_t errlen);
+
+/*
+ * "HOST", "HOST:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 literal (two or
+ * more colons: no port).  *port is left alone when the text has none.
+ */
+int ping_parse_target(const char *text, char *host, size_t hostlen, __u16 *port, char *err,
+		      size_t errlen);
+
+/* Decimal seconds ("1", "0.01", ".5") to ns; no signs, exponents or junk. */
+int ping_parse_seconds(const char *text, __u64 *ns);
+
+/* Size of the request for these options (header + padding or TLV). */
+size_t ping_request_len(const struct ping_opts *o);
+
+/*
+ * Build the request for sequence number seq into buf (zero padding; for
+ * STAMP, -s N becomes one Extra Padding TLV of N octets in total).  The
+ * timestamp is left 0: ping_stamp_request() fills it last.  Returns the
+ * length or -ENOSPC.
+ */
+int ping_build_request(const struct ping_opts *o, __u32 seq, void *buf, size_t buflen);
+
+/* Write T1 (Unix ns -> NTP) and the sender Error Estimate; returns the NTP64. */
+__u64 ping_stamp_request(void *buf, __u64 t1_unix_ns, __u16 error_estimate);
+
+/* A reflected packet, decoded; timestamps are Unix ns (CLOCK_REALTIME). */
+struct ping_reply {
+	size_t length;
+	__u32 seq;	  /* reflector's sequence number */
+	__u32 sender_seq; /* ours, echoed */
+	__u64 t1_ntp;	  /* Sender Timestamp exactly as echoed (NTP64, host order) */
+	__u64 t1_ns, t2_ns, t3_ns;
+	__u16 error_estimate;	     /* reflector's, for T2 and T3 */
+	__u16 sender_error_estimate; /* ours, echoed */
+	__u16 ssid;		     /* STAMP only, else 0 */
+	__u8 sender_ttl;	     /* TTL/Hop Limit the reflector saw */
+};
+
+/*
+ * Decode and sanity-check a reply of the given format: length >= 41 (TWAMP)
+ * or >= 44 (STAMP) -> else -EINVAL; zero Error Estimate multiplier, zero
+ * timestamp or bad PTP nanoseconds -> -EBADMSG.  A reflector that sets the Z
+ * bit (RFC 8186) sent PTP (TAI) timestamps: they are converted to UTC with
+ * realtime_minus_tai_ns (struct xt_clock_state).  MBZ fields are ignored.
+ */
+int ping_parse_reply(const void *buf, size_t len, enum xt_format fmt, __s64 realtime_minus_tai_ns,
+		     struct ping_reply *out, char *err, size_t errlen);
+
+/* The four delays of one reply, signed ns. */
+struct ping_times {
+	__s64 rtt_ns;	    /* (T4 - T1) - (T3 - T2) */
+	__s64 fwd_ns;	    /* T2 - T1 */
+	__s64 bwd_ns;	    /* T4 - T3 */
+	__s64 residence_ns; /* T3 - T2 */
+};
+
+void ping_compute(const struct ping_reply *r, __u64 t4_ns, struct ping_times *t);
+
+/* What is kept per accepted reply for the summary. */
+struct ping_sample {
+	__s64 rtt_ns;
+	__s64 residence_ns;
+	__u32 seq;
+};
+
+struct ping_counters {
+	__u64 sent;
+	__u64 received;	  /* distinct sequence numbers answered in time */
+	__u64 late;	  /* answered after the timeout: counted as lost too */
+	__u64 duplicates; /* further replies for an answered sequence number */
+	__u64 invalid;	  /* replies we refused to trust */
+	__u64 send_errors;
+	__u64 icmp_errors; /* ICMP errors reported for our requests */
+};
+
+enum ping_verdict {
+	PING_VALID = 0,
+	PING_DUPLICATE = 1,
+	PING_LATE = 2,
+	PING_INVALID = 3,
+};
+
+/* Sender state: what was sent with which T1, and which replies came back. */
+struct ping_session {
+	__u64 timeout_ns;
+	__u16 ssid;
+	__u32 nsent;	/* sequence numbers 0 .. nsent-1 were sent */
+	__u64 *t1_ntp;	/* per sequence number, as sent */
+	__u8 *answered; /* bitmap */
+	size_t cap;
+	struct ping_sample *samples;
+	size_t nsamples, samples_cap;
+	struct ping_counters cnt;
+	bool reflector_unsync;	/* some accepted reply had the reflector's S bit clear */
+	bool sender_unsync;	/* ... or our own (echoed) S bit clear */
+	bool reflector_no_ssid; /* STAMP reflector returned SSID 0 for our non-zero one */
+};
+
+void ping_session_init(struct ping_session *s, __u64 timeout_ns, __u16 ssid);
+void ping_session_free(struct ping_session *s);
+
+/* Record that sequence number s->nsent went out with this T1; 0 or -ENOMEM. */
+int ping_session_sent(struct ping_session *s, __u64 t1_ntp);
+
+/*
+ * Match a parsed reply (arriving at t4_ns) against what was sent, update the
+ * counters and, for PING_VALID, keep a sample.  Returns the verdict, with a
+ * reason in why for PING_INVALID, or -ENOMEM.  Checks: the sender sequence
+ * number was sent, its Sender Timestamp is the one we sent (a reflector must
+ * copy it exactly), a STAMP SSID is ours (or 0: no RFC 8972 support), the
+ * sequence number was not answered before, and the reply is not later than
+ * the timeout (RFC 7680: a late packet is lost).  times gets the delays.
+ */
+int ping_session_match(struct ping_session *s, const struct ping_reply *r, __u64 t4_ns,
+		       struct ping_times *times, char *why, size_t whylen);
+
+struct ping_summary {
+	size_t n; /* samples (valid, in-time replies) */
+	__s64 rtt_min_ns, rtt_median_ns, rtt_mean_ns, rtt_max_ns, rtt_p99_ns;
+	size_t jitter_pairs; /* consecutive sequence numbers both answered */
+	__s64 jitter_ns;     /* mean |RTT(i) - RTT(i-1)| over those pairs (IPDV, RFC 5481) */
+	__s64 res_min_ns, res_median_ns, res_max_ns;
+};
+
+/*
+ * Summary statistics over exact values (sorted copies; n may be 0).
+ * Median: mean of the two middle values for even n.  p99: nearest rank.
+ */
+int ping_summarize(const struct ping_sample *samples, size_t n, struct ping_summary *out);
+
+/* Nearest-rank percentile (permille 1..1000) of an ascending array, n > 0. */
+__s64 ping_percentile(const __s64 *sorted, size_t n, unsigned permille);
+/* Median of an ascending array, n > 0. */
+__s64 ping_median(const __s64 *sorted, size_t n);
+
+/*
+ * Output.  peer is "192.0.2.1:862" or "[2001:db8::1]:862"; reply_ttl < 0 when
+ * unknown.  suffix is "", " (DUP!)" or " (late)".
+ */
+int ping_format_line(char *buf, size_t len, const char *peer, const struct ping_reply *r,
+		     const struct ping_times *t, int reply_ttl, const char *suffix);
+#define PING_CSV_HEADER "seq,rseq,t1_ns,t2_ns,t3_ns,t4_ns,sender_ttl,reply_ttl,reflector_ee,length"
+int ping_format_csv(char *buf, size_t len, const struct ping_reply *r, __u64 t4_ns, int reply_ttl);
+void ping_print_summary(FILE *f, const char *peer, const struct ping_opts *o,
+			const struct ping_counters *c, const struct ping_summary *sum);
+/* The one-line clock warning, or NULL when both clocks claim synchronisation. */
+const char *ping_sync_warning(const struct ping_session *s);
+
+/* Address and port equal (IPv4 or IPv6; scope and flow label ignored). */
+bool ping_same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* "192.0.2.1:862" or "[2001:db8::1]:862" into buf; returns buf. */
+const char *ping_format_endpoint(const struct sockaddr_storage *ss, char *buf, size_t len);
+
+void ping_usage(FILE *f);
+
+/* Run a parsed ping; returns a PING_EXIT_* code. */
+int ping_run(const struct ping_opts *o);
+
+/* `xtwamp ping ...`: parse, run, return the exit code. */
+int ping_main(int argc, char **argv);
+
+#endif /* XTWAMP_PING_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * stats.h - read the reflector's pinned maps: counters, table sizes, clock.
+ *
+ * Contract: stats_read() only reads (never creates, updates or deletes) the
+ * pins under a pin directory and fills a struct xt_stats; the printers only
+ * format that struct.  That split lets `xtwamp stats` and a later Prometheus
+ * exporter share one reader.  The counters map is required; the flows,
+ * sessions and config maps are optional (reported as absent).  Functions
+ * return 0 or -errno.
+ */
+#ifndef XTWAMP_STATS_H
+#define XTWAMP_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "xtwamp_maps.h"
+
+struct xt_stats {
+	__u64 counters[XT_CNT__COUNT]; /* summed over all possible CPUs */
+	int ncpus;
+	bool has_flows, has_sessions, has_config;
+	__u64 flows;	/* entries in xtwamp_flows (stateful light senders) */
+	__u64 sessions; /* entries in xtwamp_sessions (negotiated sessions) */
+	struct xt_config config;
+	bool clock_published;	 /* XT_CFG_CLOCK_VALID */
+	bool clock_synchronised; /* S bit of config.error_estimate */
+	__u64 clock_error_ns;	 /* xt_error_estimate_decode_ns(config.error_estimate) */
+};
+
+/* Counter metadata from XT_COUNTERS, by enum xt_counter; NULL when out of range. */
+const char *stats_counter_name(unsigned id);
+const char *stats_counter_help(unsigned id);
+
+/*
+ * Read everything under pin_path (NULL: XT_PIN_PATH_DEFAULT).  Errors:
+ * -ENOENT no counters pin, -EPERM/-EACCES not privileged, -EPROTO a map
+ * whose layout is not what this build expects, other -errno from bpf().
+ */
+int stats_read(const char *pin_path, struct xt_stats *out);
+
+/* One line saying what went wrong and the likely fix; returns buf. */
+const char *stats_strerror(int err, const char *pin_path, char *buf, size_t len);
+
+/* Human table: clock, table sizes, then name / value / help per counter. */
+void stats_print_table(FILE *f, const char *pin_path, const struct xt_stats *st);
+/*
+ * {"pin_path": "...", "counters": {"rx_frames_total": N, ...},
+ *  "flows": N|null, "sessions": N|null,
+ *  "clock": {"published": b, "synchronised": b, "error_estimate": N, "error_ns": N} | null}
+ */
+void stats_print_json(FILE *f, const char *pin_path, const struct xt_stats *st);
+
+void stats_usage(FILE *f);
+
+/* `xtwamp stats [--json] [--pin-path DIR]`; returns the exit code. */
+int stats_main(int argc, char **argv);
+
+#endif /* XTWAMP_STATS_H */
