@@ -40,6 +40,21 @@ static __always_inline __u16 ipv4_header_sum(struct iphdr *ip, __u32 hdr_len, vo
 	return csum_fold_sum(sum);
 }
 
+/*
+ * Sum += new - old over n 32-bit words (RFC 1624 eqn. 3, word-wise): ~x is
+ * -x in one's-complement arithmetic, and 32-bit words fold to the same
+ * 16-bit sum as their halves.  Inline adds beat bpf_csum_diff()'s copy into
+ * a scratch buffer for a header this small.
+ */
+static __always_inline __u64 csum_replace_words(__u64 sum, const __u32 *old, const __u32 *new, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		sum += (__u32)~old[i] + (__u64)new[i];
+	return sum;
+}
+
 /* Add the four 16-bit words of an 8-octet value (as stored in memory). */
 static __always_inline __u64 csum_add_8(__u64 sum, const void *p)
 {

@@ -129,7 +129,7 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	struct xt_stamp_reflector *reply = (void *)new_hdr;
 	__u64 t2, t3, sum;
 	__be16 old_udp_check, old_udp_len, new_udp_len;
-	void *data, *data_end;
+	void *data, *data_end, *payload;
 	struct ethhdr *eth;
 	struct udphdr *udp;
 	__u32 seq;
@@ -215,9 +215,12 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 
 	/* 4. The request's first octets, which the reply header overwrites. */
 	old_len = req_len < XT_REFLECTOR_HDR_MAX ? req_len : XT_REFLECTOR_HDR_MAX;
-	if (old_len < 1 || old_len > XT_REFLECTOR_HDR_MAX ||
-	    bpf_xdp_load_bytes(ctx, pkt.l4_off + sizeof(struct udphdr), old_hdr, old_len))
-		return drop(XT_CNT_DROP_MALFORMED);
+	payload = data + L4_OFF(&pkt) + sizeof(struct udphdr);
+	if (old_len == XT_REFLECTOR_HDR_MAX && payload + XT_REFLECTOR_HDR_MAX <= data_end)
+		__builtin_memcpy(old_hdr, payload, XT_REFLECTOR_HDR_MAX);
+	else if (old_len < 1 || old_len > XT_REFLECTOR_HDR_MAX ||
+		 bpf_xdp_load_bytes(ctx, pkt.l4_off + sizeof(struct udphdr), old_hdr, old_len))
+		return drop(XT_CNT_DROP_MALFORMED); /* short requests: zero-padded copy */
 	__builtin_memcpy(new_hdr, old_hdr, sizeof(new_hdr));
 
 	if (format == XT_FMT_STAMP) {
@@ -263,7 +266,7 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	if (reply_len != req_len)
 		count(XT_CNT_REFLECTED_GROWN);
 
-	/* 7. Addresses, ports, TTL and lengths; the IPv4 header checksum from scratch. */
+	/* 7. Addresses, ports, TTL and lengths, and the IPv4 header checksum. */
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	eth = data;
@@ -296,10 +299,15 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 		}
 	} else {
 		struct iphdr *ip = data + L3_OFF(&pkt);
+		__u16 *word = (__u16 *)ip;
+		__u16 old_tos_word, old_len_word, old_ttl_word;
 		__be32 tmp;
 
 		if ((void *)(ip + 1) > data_end)
 			return drop(XT_CNT_DROP_MALFORMED);
+		old_tos_word = word[0];
+		old_len_word = word[1];
+		old_ttl_word = word[4];
 		tmp = ip->saddr;
 		ip->saddr = ip->daddr;
 		ip->daddr = tmp;
@@ -307,8 +315,10 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 		ip->tot_len = bpf_htons(pkt.ip_hdr_len + sizeof(struct udphdr) + reply_len);
 		if (sess_flags & XT_SESS_SET_DSCP)
 			ip->tos = (dscp << 2) | (pkt.tos & 3);
-		ip->check = 0;
-		ip->check = ~ipv4_header_sum(ip, pkt.ip_hdr_len, data_end);
+		/* The request's checksum was verified, so RFC 1624 gives the exact result. */
+		ip->check = ~csum_fold_sum((__u16)~ip->check + (__u16)~old_tos_word + word[0] +
+					   (__u16)~old_len_word + word[1] +
+					   (__u16)~old_ttl_word + word[4]);
 	}
 	udp = data + L4_OFF(&pkt);
 	if ((void *)(udp + 1) > data_end)
@@ -330,10 +340,17 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	 * the request's end are zero in old_hdr and, after a grow, in the frame.
 	 */
 	sum = (__u16)~old_udp_check;
-	sum += (__u32)bpf_csum_diff(old_hdr, sizeof(old_hdr), new_hdr, sizeof(new_hdr), 0);
+	sum = csum_replace_words(sum, old_hdr, new_hdr, XT_REFLECTOR_HDR_MAX / 4);
 	sum += 2 * ((__u32)(__u16)~old_udp_len + new_udp_len);
-	if (bpf_xdp_store_bytes(ctx, pkt.l4_off + sizeof(struct udphdr), new_hdr, hdr_len))
+	payload = (void *)(udp + 1);
+	if (payload + XT_REFLECTOR_HDR_MAX <= data_end) {
+		if (format == XT_FMT_STAMP)
+			__builtin_memcpy(payload, new_hdr, sizeof(struct xt_stamp_reflector));
+		else
+			__builtin_memcpy(payload, new_hdr, sizeof(struct xt_twamp_reflector));
+	} else if (bpf_xdp_store_bytes(ctx, pkt.l4_off + sizeof(struct udphdr), new_hdr, hdr_len)) {
 		return drop(XT_CNT_DROP_MALFORMED);
+	}
 
 	/* 9. T3, as late as possible: only the checksum fold remains after it. */
 	data = (void *)(long)ctx->data;

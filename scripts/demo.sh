@@ -84,9 +84,12 @@ echo "XDP on $IF_R: $(xt_xdp_attached "$NS_R" "$IF_R") mode"
 
 say "TWAMP Light over IPv4: 10 test packets, one every 0.2 s"
 cat <<'EOT'
-Each line is one reply. The round-trip time excludes the reflector's
-residence time (T3 - T2), which the XDP program stamps into the reply;
-the sender TTL should be 255 (no router between the namespaces).
+One line per reply. rtt = (T4-T1) - (T3-T2): the round trip without the
+reflector's residence time T3-T2, which the XDP program stamps into the
+reply (a few microseconds: it never reaches user space). fwd/bwd are the
+one-way delays; they are exact here because both namespaces read the same
+clock, whatever the "unsynchronised" warning says. ttl=255/255 is our TTL
+as the reflector saw it / the reply's: no router in between.
 EOT
 sender "$XTWAMP" ping --light "$ADDR4_R" -c 10 -i 0.2
 

@@ -34,15 +34,16 @@ for mode in ${XT_MODES:-native generic}; do
 		xt_log "tshark not installed: skipping the independent decode"
 	fi
 
-	xt_twamp_ping "TWAMP Light IPv4" $COUNT --ttl 255 -- \
+	# Request lengths (UDP payload): TWAMP 14 + padding (default 27), STAMP 44.
+	xt_twamp_ping "TWAMP Light IPv4" $COUNT --ttl 255 --length 41 -- \
 		--light "$ADDR4_R" -c $COUNT -i 0.01
-	xt_twamp_ping "TWAMP Light IPv6" $COUNT --ttl 255 -- \
+	xt_twamp_ping "TWAMP Light IPv6" $COUNT --ttl 255 --length 41 -- \
 		--light "[$ADDR6_R]" -c $COUNT -i 0.01
-	xt_twamp_ping "TWAMP Light IPv4, 100 octets of padding" 5 --ttl 255 -- \
+	xt_twamp_ping "TWAMP Light IPv4, 100 octets of padding" 5 --ttl 255 --length 114 -- \
 		--light "$ADDR4_R" -c 5 -i 0.01 -s 100
-	xt_twamp_ping "STAMP IPv4 (port 863)" $COUNT --ttl 255 --min-length 44 -- \
+	xt_twamp_ping "STAMP IPv4 (port 863)" $COUNT --ttl 255 --length 44 -- \
 		--light "$ADDR4_R:863" --stamp -c $COUNT -i 0.01
-	xt_twamp_ping "STAMP IPv6 (port 863)" $COUNT --ttl 255 --min-length 44 -- \
+	xt_twamp_ping "STAMP IPv6 (port 863)" $COUNT --ttl 255 --length 44 -- \
 		--light "[$ADDR6_R]:863" --stamp -c $COUNT -i 0.01
 
 	if [[ -n $capturing ]]; then
