@@ -46,12 +46,13 @@ static __always_inline __u16 ipv4_header_sum(struct iphdr *ip, __u32 hdr_len, vo
  * 16-bit sum as their halves.  Inline adds beat bpf_csum_diff()'s copy into
  * a scratch buffer for a header this small.
  */
-static __always_inline __u64 csum_replace_words(__u64 sum, const __u32 *old, const __u32 *new, int n)
+static __always_inline __u64 csum_replace_words(__u64 sum, const __u32 *old, const __u32 *new,
+						int n)
 {
 	int i;
 
 	for (i = 0; i < n; i++)
-		sum += (__u32)~old[i] + (__u64)new[i];
+		sum += (__u32)~old[i] + (__u64) new[i];
 	return sum;
 }
 

@@ -24,22 +24,22 @@
 #define MAX_HDRS_LEN (14 + 2 * 4 + 60 + 8)
 
 enum parse_result {
-	PARSE_UDP = 0,       /* a complete UDP header: look at the port */
-	PARSE_NOT_UDP,       /* something else, or truncated: pass */
-	PARSE_FRAGMENT,      /* IPv4 fragment: the UDP header may not be here */
-	PARSE_IPV6_EXT,      /* IPv6 extension headers: not handled, pass */
+	PARSE_UDP = 0,	/* a complete UDP header: look at the port */
+	PARSE_NOT_UDP,	/* something else, or truncated: pass */
+	PARSE_FRAGMENT, /* IPv4 fragment: the UDP header may not be here */
+	PARSE_IPV6_EXT, /* IPv6 extension headers: not handled, pass */
 };
 
 struct pkt {
-	__u32 l3_off;       /* IP header, from the start of the frame */
-	__u32 l4_off;       /* UDP header */
+	__u32 l3_off;	    /* IP header, from the start of the frame */
+	__u32 l4_off;	    /* UDP header */
 	__u32 ip_hdr_len;   /* 20..60 (IPv4) or 40 */
 	__u32 ip_total_len; /* IP header + IP payload, as the IP header says */
-	__u16 udp_len;      /* UDP header + payload, as the UDP header says */
-	__u16 dport;        /* host order */
+	__u16 udp_len;	    /* UDP header + payload, as the UDP header says */
+	__u16 dport;	    /* host order */
 	__u8 is_ipv6;
-	__u8 ttl;           /* received TTL / Hop Limit: the Sender TTL */
-	__u8 tos;           /* received TOS / Traffic Class */
+	__u8 ttl; /* received TTL / Hop Limit: the Sender TTL */
+	__u8 tos; /* received TOS / Traffic Class */
 	__u8 pad;
 	struct xt_session_key key; /* sender = source, reflector = destination */
 };
@@ -55,7 +55,7 @@ struct pkt {
 static __always_inline bool ipv6_is_ext_header(__u8 nexthdr)
 {
 	switch (nexthdr) {
-	case 0:   /* Hop-by-Hop */
+	case 0:	  /* Hop-by-Hop */
 	case 43:  /* Routing */
 	case 44:  /* Fragment */
 	case 50:  /* ESP */

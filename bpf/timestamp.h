@@ -19,9 +19,9 @@
 #define XT_HW_TS_MAX_SKEW_NS 1000000ULL /* 1 ms */
 
 enum xt_ts_choice {
-	XT_TS_SOFTWARE = 0,     /* no NIC timestamp offered */
-	XT_TS_HARDWARE = 1,     /* NIC timestamp used */
-	XT_TS_HW_REJECTED = 2,  /* NIC timestamp offered but implausible */
+	XT_TS_SOFTWARE = 0,    /* no NIC timestamp offered */
+	XT_TS_HARDWARE = 1,    /* NIC timestamp used */
+	XT_TS_HW_REJECTED = 2, /* NIC timestamp offered but implausible */
 };
 
 /* hw_rc: the kfunc's return value (0 = timestamp present). */

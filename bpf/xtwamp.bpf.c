@@ -59,7 +59,8 @@ static __always_inline __u64 receive_time_tai(struct xdp_md *ctx, const bool use
 	return sw_ns;
 }
 
-static __always_inline void store_ntp(struct xt_ntp_ts *ts, __u64 tai_ns, const struct xt_config *cfg)
+static __always_inline void store_ntp(struct xt_ntp_ts *ts, __u64 tai_ns,
+				      const struct xt_config *cfg)
 {
 	__u64 ntp = xt_unix_ns_to_ntp64(tai_ns + cfg->clock_offset_ns);
 
@@ -317,8 +318,8 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 			ip->tos = (dscp << 2) | (pkt.tos & 3);
 		/* The request's checksum was verified, so RFC 1624 gives the exact result. */
 		ip->check = ~csum_fold_sum((__u16)~ip->check + (__u16)~old_tos_word + word[0] +
-					   (__u16)~old_len_word + word[1] +
-					   (__u16)~old_ttl_word + word[4]);
+					   (__u16)~old_len_word + word[1] + (__u16)~old_ttl_word +
+					   word[4]);
 	}
 	udp = data + L4_OFF(&pkt);
 	if ((void *)(udp + 1) > data_end)

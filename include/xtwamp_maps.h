@@ -30,9 +30,9 @@
 #define XT_MAP_COUNTERS "xtwamp_counters"
 #define XT_PIN_LINK_PREFIX "link_" /* + interface name: one XDP link per interface */
 
-#define XT_MAX_SESSIONS 65536   /* negotiated sessions (control server) */
-#define XT_MAX_FLOWS 65536      /* per-sender state of stateful light ports (LRU) */
-#define XT_MAX_ALLOW 16384      /* allow-list prefixes */
+#define XT_MAX_SESSIONS 65536	  /* negotiated sessions (control server) */
+#define XT_MAX_FLOWS 65536	  /* per-sender state of stateful light ports (LRU) */
+#define XT_MAX_ALLOW 16384	  /* allow-list prefixes */
 #define XT_MAX_RATE_SOURCES 65536 /* sources tracked by the rate limiter (LRU) */
 #define XT_NUM_PORTS 65536
 
@@ -40,41 +40,41 @@
  * Counters: one per-CPU u64 each, summed by readers.  X(id, name, help):
  * name is the metric name (Prometheus style, without the xtwamp_ prefix).
  */
-#define XT_COUNTERS(X)                                                                      \
-	X(RX_FRAMES, "rx_frames_total", "frames seen by the XDP program")                  \
+#define XT_COUNTERS(X)                                                                         \
+	X(RX_FRAMES, "rx_frames_total", "frames seen by the XDP program")                      \
 	X(PASSED, "passed_total", "frames passed to the kernel stack (not TWAMP-Test for us)") \
-	X(PASSED_FRAGMENT, "passed_fragment_total", "IPv4 fragments passed unexamined")      \
-	X(PASSED_IPV6_EXT, "passed_ipv6_ext_total",                                         \
-	  "IPv6 packets with extension headers passed unexamined")                          \
-	X(REFLECTED, "reflected_total", "test packets reflected with XDP_TX")               \
-	X(REFLECTED_GROWN, "reflected_grown_total",                                         \
-	  "short TWAMP requests answered with the 41-octet minimum reply")                  \
-	X(DROP_TOO_SHORT, "drop_too_short_total",                                           \
-	  "requests shorter than the port format's minimum (14 TWAMP, 44 STAMP)")           \
-	X(DROP_MALFORMED, "drop_malformed_total",                                           \
-	  "bad UDP/IP length, bad IPv4 header checksum, zero IPv6 UDP checksum, port 0")    \
-	X(DROP_NOT_UNICAST, "drop_not_unicast_total",                                       \
-	  "multicast/broadcast source or destination (never reflected)")                    \
-	X(DROP_NOT_ALLOWED, "drop_not_allowed_total", "source not in the allow-list")       \
-	X(DROP_RATE_LIMITED, "drop_rate_limited_total", "source over its packet rate")      \
-	X(DROP_SESSION_STOPPED, "drop_session_stopped_total",                              \
-	  "packets for a negotiated session that is not started or already stopped")        \
-	X(DROP_CLOCK_UNSET, "drop_clock_unset_total",                                       \
-	  "packets dropped because the daemon has not published the clock yet")             \
-	X(DROP_RESIZE_FAILED, "drop_resize_failed_total",                                  \
-	  "replies that needed a frame resize the driver refused")                          \
-	X(DROP_FLOW_TABLE, "drop_flow_table_total",                                         \
-	  "stateful light packets whose flow state could not be created")                   \
-	X(RX_TIMESTAMP_HW, "rx_timestamp_hw_total", "T2 taken from the NIC's RX timestamp")  \
-	X(RX_TIMESTAMP_SW, "rx_timestamp_sw_total", "T2 taken from the kernel clock")        \
-	X(RX_TIMESTAMP_HW_REJECTED, "rx_timestamp_hw_rejected_total",                       \
+	X(PASSED_FRAGMENT, "passed_fragment_total", "IPv4 fragments passed unexamined")        \
+	X(PASSED_IPV6_EXT, "passed_ipv6_ext_total",                                            \
+	  "IPv6 packets with extension headers passed unexamined")                             \
+	X(REFLECTED, "reflected_total", "test packets reflected with XDP_TX")                  \
+	X(REFLECTED_GROWN, "reflected_grown_total",                                            \
+	  "short TWAMP requests answered with the 41-octet minimum reply")                     \
+	X(DROP_TOO_SHORT, "drop_too_short_total",                                              \
+	  "requests shorter than the port format's minimum (14 TWAMP, 44 STAMP)")              \
+	X(DROP_MALFORMED, "drop_malformed_total",                                              \
+	  "bad UDP/IP length, bad IPv4 header checksum, zero IPv6 UDP checksum, port 0")       \
+	X(DROP_NOT_UNICAST, "drop_not_unicast_total",                                          \
+	  "multicast/broadcast source or destination (never reflected)")                       \
+	X(DROP_NOT_ALLOWED, "drop_not_allowed_total", "source not in the allow-list")          \
+	X(DROP_RATE_LIMITED, "drop_rate_limited_total", "source over its packet rate")         \
+	X(DROP_SESSION_STOPPED, "drop_session_stopped_total",                                  \
+	  "packets for a negotiated session that is not started or already stopped")           \
+	X(DROP_CLOCK_UNSET, "drop_clock_unset_total",                                          \
+	  "packets dropped because the daemon has not published the clock yet")                \
+	X(DROP_RESIZE_FAILED, "drop_resize_failed_total",                                      \
+	  "replies that needed a frame resize the driver refused")                             \
+	X(DROP_FLOW_TABLE, "drop_flow_table_total",                                            \
+	  "stateful light packets whose flow state could not be created")                      \
+	X(RX_TIMESTAMP_HW, "rx_timestamp_hw_total", "T2 taken from the NIC's RX timestamp")    \
+	X(RX_TIMESTAMP_SW, "rx_timestamp_sw_total", "T2 taken from the kernel clock")          \
+	X(RX_TIMESTAMP_HW_REJECTED, "rx_timestamp_hw_rejected_total",                          \
 	  "NIC RX timestamps more than 1 ms from the kernel clock (software used)")
 
 enum xt_counter {
 #define XT_COUNTER_ENUM(id, name, help) XT_CNT_##id,
 	XT_COUNTERS(XT_COUNTER_ENUM)
 #undef XT_COUNTER_ENUM
-	XT_CNT__COUNT
+		XT_CNT__COUNT
 };
 
 /* IPv4 address as IPv4-mapped IPv6. */
@@ -140,7 +140,7 @@ struct xt_session {
 	__u32 pad;
 	__u64 stop_deadline_ns; /* BPF clock (TAI ns); 0 = none. Later packets are dropped. */
 	/* maintained by the data path (RFC 8913 test-session statistics) */
-	__u32 next_seq;        /* reflector sequence number of the next reply */
+	__u32 next_seq;	       /* reflector sequence number of the next reply */
 	__u32 last_sender_seq; /* sender sequence number of the last request */
 	__u64 rx_packets;
 	__u64 tx_packets;
@@ -149,7 +149,7 @@ struct xt_session {
 };
 
 /* xt_config.flags */
-#define XT_CFG_CLOCK_VALID 0x01      /* clock_offset_ns has been published */
+#define XT_CFG_CLOCK_VALID 0x01	       /* clock_offset_ns has been published */
 #define XT_CFG_ALLOWLIST_ENFORCED 0x02 /* drop sources not in xtwamp_allow */
 
 /*
@@ -158,12 +158,12 @@ struct xt_session {
  * follows clock steps by itself, so the offset only changes on leap seconds.
  */
 struct xt_config {
-	__s64 clock_offset_ns;   /* CLOCK_REALTIME - CLOCK_TAI, in ns */
-	__u64 clock_updated_ns;  /* TAI ns of the daemon's last refresh */
-	__u32 rate_limit_pps;    /* per source; 0 = unlimited */
-	__u32 rate_burst;        /* packets a source may send back to back */
-	__u16 error_estimate;    /* RFC 4656 Error Estimate, host order */
-	__u8 flags;              /* XT_CFG_* */
+	__s64 clock_offset_ns;	/* CLOCK_REALTIME - CLOCK_TAI, in ns */
+	__u64 clock_updated_ns; /* TAI ns of the daemon's last refresh */
+	__u32 rate_limit_pps;	/* per source; 0 = unlimited */
+	__u32 rate_burst;	/* packets a source may send back to back */
+	__u16 error_estimate;	/* RFC 4656 Error Estimate, host order */
+	__u8 flags;		/* XT_CFG_* */
 	__u8 pad[5];
 };
 

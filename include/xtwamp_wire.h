@@ -36,8 +36,8 @@ struct xt_ntp_ts {
 } XT_PACKED;
 
 /* Error Estimate bits (RFC 4656 §4.1.2, RFC 8186 §2.3), host order. */
-#define XT_EE_SYNC 0x8000       /* S: clock synchronised to UTC */
-#define XT_EE_PTP 0x4000        /* Z: PTP timestamp format (we always send NTP) */
+#define XT_EE_SYNC 0x8000 /* S: clock synchronised to UTC */
+#define XT_EE_PTP 0x4000  /* Z: PTP timestamp format (we always send NTP) */
 #define XT_EE_SCALE_MASK 0x3f00
 #define XT_EE_MULT_MASK 0x00ff
 
@@ -52,12 +52,12 @@ struct xt_twamp_sender {
 /* RFC 5357 §4.2.1: unauthenticated Session-Reflector packet. */
 struct xt_twamp_reflector {
 	__be32 seq;
-	struct xt_ntp_ts timestamp;         /* T3 */
+	struct xt_ntp_ts timestamp; /* T3 */
 	__be16 error_estimate;
 	__be16 mbz1;
 	struct xt_ntp_ts receive_timestamp; /* T2 */
 	__be32 sender_seq;
-	struct xt_ntp_ts sender_timestamp;  /* T1 */
+	struct xt_ntp_ts sender_timestamp; /* T1 */
 	__be16 sender_error_estimate;
 	__be16 mbz2;
 	__u8 sender_ttl;
@@ -106,12 +106,12 @@ struct xt_stamp_sender {
 /* RFC 8762 §4.3.1 + RFC 8972 §3: unauthenticated STAMP Session-Reflector. */
 struct xt_stamp_reflector {
 	__be32 seq;
-	struct xt_ntp_ts timestamp;         /* T3 */
+	struct xt_ntp_ts timestamp; /* T3 */
 	__be16 error_estimate;
 	__be16 ssid;
 	struct xt_ntp_ts receive_timestamp; /* T2 */
 	__be32 sender_seq;
-	struct xt_ntp_ts sender_timestamp;  /* T1 */
+	struct xt_ntp_ts sender_timestamp; /* T1 */
 	__be16 sender_error_estimate;
 	__be16 mbz1;
 	__u8 sender_ttl;
@@ -120,9 +120,9 @@ struct xt_stamp_reflector {
 } XT_PACKED;
 
 /* Minimum request sizes the reflector accepts, per port format. */
-#define XT_TWAMP_SENDER_MIN ((int)sizeof(struct xt_twamp_sender))      /* 14 */
+#define XT_TWAMP_SENDER_MIN ((int)sizeof(struct xt_twamp_sender))	/* 14 */
 #define XT_TWAMP_REFLECTOR_MIN ((int)sizeof(struct xt_twamp_reflector)) /* 41 */
-#define XT_STAMP_BASE ((int)sizeof(struct xt_stamp_sender))             /* 44 */
+#define XT_STAMP_BASE ((int)sizeof(struct xt_stamp_sender))		/* 44 */
 /* Largest reflector header of the unauthenticated formats (STAMP). */
 #define XT_REFLECTOR_HDR_MAX 44
 

@@ -16,6 +16,7 @@ PACKAGES=(
 	pkg-config make gcc libc6-dev
 	# unit tests
 	libcmocka-dev
+	clang-format # tests/run.sh lint: the .clang-format style check
 	# end-to-end tests and demo
 	iproute2     # ip netns, ip link ... xdp
 	ethtool      # ethtool -K <veth> tx off (see docs/platform-notes)

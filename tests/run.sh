@@ -3,8 +3,9 @@
 #
 # run.sh - run xtwamp's tests and summarise them.
 #
-# Usage: tests/run.sh [-v] [unit|xdp|e2e|all]...   (default: all)
+# Usage: tests/run.sh [-v] [lint|unit|xdp|e2e|all]...   (default: all)
 #
+#   lint  clang-format --dry-run --Werror over the C sources (.clang-format)
 #   unit  build/tests/test_*      cmocka unit tests of the user-space code
 #   xdp   build/tests/xdp_test    the XDP program through BPF_PROG_TEST_RUN
 #   e2e   tests/e2e/test_*.sh     daemon + client in network namespaces (root)
@@ -124,6 +125,19 @@ run_xdp() {
 	fi
 }
 
+# Style: every C file as .clang-format (kernel style) says; vmlinux.h is generated.
+run_lint() {
+	local files
+	if ! command -v clang-format >/dev/null; then
+		echo "SKIP lint/clang-format: clang-format not installed (scripts/deps.sh installs it)"
+		skipped=$((skipped + 1))
+		return
+	fi
+	mapfile -t files < <(git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/' ||
+		find bpf user include tests -name '*.[ch]')
+	run_one "lint/clang-format" "$UNIT_TIMEOUT" clang-format --dry-run --Werror "${files[@]}"
+}
+
 run_e2e() {
 	local t found=0
 	for t in tests/e2e/test_*.sh; do
@@ -139,19 +153,19 @@ suites=()
 for arg in "$@"; do
 	case $arg in
 	-v) VERBOSE=1 ;;
-	unit | xdp | e2e) suites+=("$arg") ;;
-	all) suites+=(unit xdp e2e) ;;
+	lint | unit | xdp | e2e) suites+=("$arg") ;;
+	all) suites+=(lint unit xdp e2e) ;;
 	-h | --help)
 		sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "usage: $0 [-v] [unit|xdp|e2e|all]..." >&2
+		echo "usage: $0 [-v] [lint|unit|xdp|e2e|all]..." >&2
 		exit 2
 		;;
 	esac
 done
-((${#suites[@]})) || suites=(unit xdp e2e)
+((${#suites[@]})) || suites=(lint unit xdp e2e)
 
 for s in "${suites[@]}"; do
 	echo "== $s"

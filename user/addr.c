@@ -97,8 +97,7 @@ const char *xt_prefix_format(const struct xt_allow_key *key, char *buf, size_t l
 	return buf;
 }
 
-socklen_t xt_addr_to_sockaddr(const union xt_addr *a, __u16 port_host,
-			      struct sockaddr_storage *ss)
+socklen_t xt_addr_to_sockaddr(const union xt_addr *a, __u16 port_host, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (xt_addr_is_v4(a)) {

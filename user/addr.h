@@ -36,7 +36,6 @@ const char *xt_addr_format(const union xt_addr *a, char *buf, size_t len);
 const char *xt_prefix_format(const struct xt_allow_key *key, char *buf, size_t len);
 
 /* Convert to a sockaddr for the family it encodes; returns its length. */
-socklen_t xt_addr_to_sockaddr(const union xt_addr *a, __u16 port_host,
-			      struct sockaddr_storage *ss);
+socklen_t xt_addr_to_sockaddr(const union xt_addr *a, __u16 port_host, struct sockaddr_storage *ss);
 
 #endif /* XTWAMP_ADDR_H */

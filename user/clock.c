@@ -71,7 +71,8 @@ int xt_clock_read(struct xt_clock_state *st)
 	if (st->synchronised)
 		st->error_ns = (__u64)(tx.esterror > 0 ? tx.esterror : 1) * 1000;
 	else
-		st->error_ns = tx.maxerror > 0 ? (__u64)tx.maxerror * 1000 : UNSYNC_DEFAULT_ERROR_NS;
+		st->error_ns = tx.maxerror > 0 ? (__u64)tx.maxerror * 1000 :
+						 UNSYNC_DEFAULT_ERROR_NS;
 	st->error_estimate = xt_error_estimate_encode(st->synchronised, st->error_ns);
 	/* The kernel keeps CLOCK_TAI = CLOCK_REALTIME + tai exactly. */
 	st->realtime_minus_tai_ns = -(__s64)tx.tai * (__s64)XT_NSEC_PER_SEC;

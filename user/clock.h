@@ -11,9 +11,9 @@
 #include <linux/types.h>
 
 struct xt_clock_state {
-	bool synchronised;      /* adjtimex: no STA_UNSYNC and not TIME_ERROR */
-	__u64 error_ns;         /* estimated error (maxerror when unsynchronised) */
-	__u16 error_estimate;   /* RFC 4656 encoding of the above, host order */
+	bool synchronised;	     /* adjtimex: no STA_UNSYNC and not TIME_ERROR */
+	__u64 error_ns;		     /* estimated error (maxerror when unsynchronised) */
+	__u16 error_estimate;	     /* RFC 4656 encoding of the above, host order */
 	__s64 realtime_minus_tai_ns; /* CLOCK_REALTIME - CLOCK_TAI (-TAI offset) */
 };
 

@@ -47,47 +47,47 @@ static const struct option long_options[] = {
 void xtwampd_usage(FILE *out)
 {
 	fprintf(out,
-"Usage: xtwampd --iface IF [--iface IF2 ...] [options]\n"
-"\n"
-"TWAMP-Test / STAMP reflector in XDP.  Loads the reflector, attaches it to each\n"
-"interface, pins its maps for `xtwamp stats`, keeps the clock offset and Error\n"
-"Estimate current, and detaches cleanly on SIGINT/SIGTERM.  Needs root\n"
-"(CAP_BPF, CAP_NET_ADMIN).\n"
-"\n"
-"Interfaces:\n"
-"  -i, --iface IF           attach to IF (repeat for more; up to %d)\n"
-"      --xdp-mode MODE      auto (default: native, else generic with a warning),\n"
-"                           native (driver mode only), generic (skb mode)\n"
-"      --rx-timestamp MODE  auto (default: NIC RX timestamps for T2 where the driver\n"
-"                           offers them, native mode only), hw (require them), sw\n"
-"\n"
-"Test traffic:\n"
-"      --light-port PORT    reflect TWAMP Light (RFC 5357 App. I) on UDP PORT\n"
-"                           (repeatable; default 862 when no port is given)\n"
-"      --stamp-port PORT    reflect STAMP (RFC 8762, SSID of RFC 8972) on UDP PORT\n"
-"      --stateless          copy the sender's sequence number (default: stateful,\n"
-"                           own sequence 0,1,2... per sender, so loss direction shows)\n"
-"      --no-reserve-ports   do not bind the test ports (by default xtwampd binds\n"
-"                           them so no other program can claim them)\n"
-"\n"
-"Admission (RFC 8545 §6: limit who can use a well-known reflector port):\n"
-"      --allow PREFIX       reflect only sources in PREFIX (IPv4 or IPv6, repeatable,\n"
-"                           comma-separated lists accepted); no --allow = everyone\n"
-"      --default-deny       enforce the allow-list even when it is empty\n"
-"      --rate-limit PPS     per-source packet rate (default %d; 0 = unlimited)\n"
-"      --rate-burst N       packets a source may send back to back\n"
-"                           (default: a tenth of a second's worth, at least 10)\n"
-"\n"
-"Other:\n"
-"      --pin-path DIR       where maps and links are pinned (default %s)\n"
-"  -v, --verbose            more detail (-vv: libbpf debug output and verifier logs)\n"
-"  -h, --help               this text\n"
-"      --version            print the version\n"
-"\n"
-"Examples:\n"
-"  xtwampd --iface eth0\n"
-"  xtwampd --iface eth0 --allow 192.0.2.0/24,2001:db8::/32 --rate-limit 2000\n"
-"  xtwampd --iface eth0 --stamp-port 862 --light-port 8620 --xdp-mode generic\n",
+		"Usage: xtwampd --iface IF [--iface IF2 ...] [options]\n"
+		"\n"
+		"TWAMP-Test / STAMP reflector in XDP.  Loads the reflector, attaches it to each\n"
+		"interface, pins its maps for `xtwamp stats`, keeps the clock offset and Error\n"
+		"Estimate current, and detaches cleanly on SIGINT/SIGTERM.  Needs root\n"
+		"(CAP_BPF, CAP_NET_ADMIN).\n"
+		"\n"
+		"Interfaces:\n"
+		"  -i, --iface IF           attach to IF (repeat for more; up to %d)\n"
+		"      --xdp-mode MODE      auto (default: native, else generic with a warning),\n"
+		"                           native (driver mode only), generic (skb mode)\n"
+		"      --rx-timestamp MODE  auto (default: NIC RX timestamps for T2 where the driver\n"
+		"                           offers them, native mode only), hw (require them), sw\n"
+		"\n"
+		"Test traffic:\n"
+		"      --light-port PORT    reflect TWAMP Light (RFC 5357 App. I) on UDP PORT\n"
+		"                           (repeatable; default 862 when no port is given)\n"
+		"      --stamp-port PORT    reflect STAMP (RFC 8762, SSID of RFC 8972) on UDP PORT\n"
+		"      --stateless          copy the sender's sequence number (default: stateful,\n"
+		"                           own sequence 0,1,2... per sender, so loss direction shows)\n"
+		"      --no-reserve-ports   do not bind the test ports (by default xtwampd binds\n"
+		"                           them so no other program can claim them)\n"
+		"\n"
+		"Admission (RFC 8545 §6: limit who can use a well-known reflector port):\n"
+		"      --allow PREFIX       reflect only sources in PREFIX (IPv4 or IPv6, repeatable,\n"
+		"                           comma-separated lists accepted); no --allow = everyone\n"
+		"      --default-deny       enforce the allow-list even when it is empty\n"
+		"      --rate-limit PPS     per-source packet rate (default %d; 0 = unlimited)\n"
+		"      --rate-burst N       packets a source may send back to back\n"
+		"                           (default: a tenth of a second's worth, at least 10)\n"
+		"\n"
+		"Other:\n"
+		"      --pin-path DIR       where maps and links are pinned (default %s)\n"
+		"  -v, --verbose            more detail (-vv: libbpf debug output and verifier logs)\n"
+		"  -h, --help               this text\n"
+		"      --version            print the version\n"
+		"\n"
+		"Examples:\n"
+		"  xtwampd --iface eth0\n"
+		"  xtwampd --iface eth0 --allow 192.0.2.0/24,2001:db8::/32 --rate-limit 2000\n"
+		"  xtwampd --iface eth0 --stamp-port 862 --light-port 8620 --xdp-mode generic\n",
 		XT_MAX_IFACES, XT_DEFAULT_RATE_PPS, XT_PIN_PATH_DEFAULT);
 }
 
@@ -98,7 +98,8 @@ __u32 xtwampd_default_burst(__u32 rate_pps)
 	return burst < 10 ? 10 : burst;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -157,7 +158,8 @@ static int add_allow(struct xtwampd_opts *o, const char *list, char *err, size_t
 		if (xt_prefix_parse(item, &o->allow[o->n_allow]))
 			return fail(err, errlen,
 				    "--allow: '%s' is not an IPv4/IPv6 address or prefix "
-				    "(host bits must be zero, e.g. 192.0.2.0/24)", item);
+				    "(host bits must be zero, e.g. 192.0.2.0/24)",
+				    item);
 		o->n_allow++;
 	}
 	return 0;
@@ -180,9 +182,11 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 		switch (opt) {
 		case 'i':
 			if (strlen(optarg) == 0 || strlen(optarg) >= IF_NAMESIZE)
-				return fail(err, errlen, "--iface: '%s' is not an interface name", optarg);
+				return fail(err, errlen, "--iface: '%s' is not an interface name",
+					    optarg);
 			if (o->n_ifaces == XT_MAX_IFACES)
-				return fail(err, errlen, "--iface: at most %d interfaces", XT_MAX_IFACES);
+				return fail(err, errlen, "--iface: at most %d interfaces",
+					    XT_MAX_IFACES);
 			for (int i = 0; i < o->n_ifaces; i++)
 				if (!strcmp(o->ifaces[i], optarg))
 					return fail(err, errlen, "--iface %s given twice", optarg);
@@ -196,7 +200,9 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 			else if (!strcmp(optarg, "generic") || !strcmp(optarg, "skb"))
 				o->xdp_mode = XT_XDP_GENERIC;
 			else
-				return fail(err, errlen, "--xdp-mode: '%s' is not auto, native or generic", optarg);
+				return fail(err, errlen,
+					    "--xdp-mode: '%s' is not auto, native or generic",
+					    optarg);
 			break;
 		case OPT_RX_TS:
 			if (!strcmp(optarg, "auto"))
@@ -206,12 +212,14 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 			else if (!strcmp(optarg, "sw"))
 				o->rx_ts = XT_RXTS_SW;
 			else
-				return fail(err, errlen, "--rx-timestamp: '%s' is not auto, hw or sw", optarg);
+				return fail(err, errlen,
+					    "--rx-timestamp: '%s' is not auto, hw or sw", optarg);
 			break;
 		case OPT_LIGHT_PORT:
 		case OPT_STAMP_PORT:
-			err_rc = add_port(o, optarg, opt == OPT_STAMP_PORT ? XT_FMT_STAMP : XT_FMT_TWAMP,
-					  err, errlen);
+			err_rc = add_port(o, optarg,
+					  opt == OPT_STAMP_PORT ? XT_FMT_STAMP : XT_FMT_TWAMP, err,
+					  errlen);
 			if (err_rc)
 				return err_rc;
 			break;
@@ -228,20 +236,25 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 			break;
 		case OPT_RATE_LIMIT:
 			if (parse_u32(optarg, 100000000, &o->rate_limit_pps))
-				return fail(err, errlen,
-					    "--rate-limit: '%s' is not a packet rate (0-100000000 pps; 0 = off)",
-					    optarg);
+				return fail(
+					err, errlen,
+					"--rate-limit: '%s' is not a packet rate (0-100000000 pps; 0 = off)",
+					optarg);
 			break;
 		case OPT_RATE_BURST:
 			if (parse_u32(optarg, 100000000, &o->rate_burst) || o->rate_burst == 0)
-				return fail(err, errlen, "--rate-burst: '%s' is not a packet count (1-100000000)",
-					    optarg);
+				return fail(
+					err, errlen,
+					"--rate-burst: '%s' is not a packet count (1-100000000)",
+					optarg);
 			burst_given = true;
 			break;
 		case OPT_PIN_PATH:
 			if (optarg[0] != '/' || strlen(optarg) >= sizeof(o->pin_path) - 32)
-				return fail(err, errlen, "--pin-path: '%s' must be an absolute path under a bpffs mount",
-					    optarg);
+				return fail(
+					err, errlen,
+					"--pin-path: '%s' must be an absolute path under a bpffs mount",
+					optarg);
 			snprintf(o->pin_path, sizeof(o->pin_path), "%s", optarg);
 			break;
 		case OPT_NO_RESERVE:
@@ -257,11 +270,13 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 		case ':':
 			return fail(err, errlen, "%s needs a value (see --help)", argv[optind - 1]);
 		default:
-			return fail(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+			return fail(err, errlen, "unknown option '%s' (see --help)",
+				    argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument '%s' (interfaces go after --iface)", argv[optind]);
+		return fail(err, errlen, "unexpected argument '%s' (interfaces go after --iface)",
+			    argv[optind]);
 	if (o->n_ifaces == 0)
 		return fail(err, errlen, "no interface given: use --iface IF (see `ip link`)");
 	if (o->n_ports == 0) {

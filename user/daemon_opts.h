@@ -31,8 +31,8 @@ enum xt_xdp_mode {
 
 enum xt_rx_ts_mode {
 	XT_RXTS_AUTO = 0, /* NIC timestamps where the driver offers them (native mode) */
-	XT_RXTS_HW,       /* insist on a device-bound program with the RX-timestamp kfunc */
-	XT_RXTS_SW,       /* kernel clock only */
+	XT_RXTS_HW,	  /* insist on a device-bound program with the RX-timestamp kfunc */
+	XT_RXTS_SW,	  /* kernel clock only */
 };
 
 struct xt_light_port {
@@ -50,12 +50,12 @@ struct xtwampd_opts {
 	bool stateless;
 	struct xt_allow_key allow[XT_MAX_ALLOW_ARGS];
 	int n_allow;
-	bool default_deny;        /* enforce the allow-list even when empty */
-	__u32 rate_limit_pps;     /* 0 = unlimited */
-	__u32 rate_burst;         /* 0 = derive from the rate */
-	bool reserve_ports;       /* bind the light ports so no other program takes them */
+	bool default_deny;    /* enforce the allow-list even when empty */
+	__u32 rate_limit_pps; /* 0 = unlimited */
+	__u32 rate_burst;     /* 0 = derive from the rate */
+	bool reserve_ports;   /* bind the light ports so no other program takes them */
 	char pin_path[256];
-	int verbosity;            /* 0 = info, 1 = debug, 2 = trace */
+	int verbosity; /* 0 = info, 1 = debug, 2 = trace */
 };
 
 int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err, size_t errlen);

@@ -54,15 +54,17 @@ static int prepare_pin_dir(const char *pin_path)
 
 	if (!is_bpffs(parent)) {
 		if (strcmp(parent, BPFFS_DEFAULT_MOUNT) != 0) {
-			log_error("%s is not on a bpffs mount: mount one with `mount -t bpf bpf %s` "
-				  "or use --pin-path under " BPFFS_DEFAULT_MOUNT, pin_path, parent);
+			log_error(
+				"%s is not on a bpffs mount: mount one with `mount -t bpf bpf %s` "
+				"or use --pin-path under " BPFFS_DEFAULT_MOUNT,
+				pin_path, parent);
 			return -ENOTDIR;
 		}
 		if (mount("bpf", BPFFS_DEFAULT_MOUNT, "bpf", 0, "mode=0700")) {
 			int err = -errno;
 
-			log_error("cannot mount bpffs on " BPFFS_DEFAULT_MOUNT ": %s%s", strerror(-err),
-				  err == -EPERM ? " (run as root)" : "");
+			log_error("cannot mount bpffs on " BPFFS_DEFAULT_MOUNT ": %s%s",
+				  strerror(-err), err == -EPERM ? " (run as root)" : "");
 			return err;
 		}
 		log_info("mounted bpffs on " BPFFS_DEFAULT_MOUNT);
@@ -96,8 +98,10 @@ static int lock_and_clean_pin_dir(struct xt_loader *l)
 		close(l->lock_fd);
 		l->lock_fd = -1;
 		if (err == -EWOULDBLOCK) {
-			log_error("another xtwampd is running with pin path %s: stop it, or give this "
-				  "one its own --pin-path", l->pin_path);
+			log_error(
+				"another xtwampd is running with pin path %s: stop it, or give this "
+				"one its own --pin-path",
+				l->pin_path);
 			return -EBUSY;
 		}
 		log_error("cannot lock %s: %s", l->pin_path, strerror(-err));
@@ -115,8 +119,9 @@ static int lock_and_clean_pin_dir(struct xt_loader *l)
 	}
 	closedir(dir);
 	if (removed)
-		log_warn("removed %d stale pins in %s left by an xtwampd that did not shut down cleanly",
-			 removed, l->pin_path);
+		log_warn(
+			"removed %d stale pins in %s left by an xtwampd that did not shut down cleanly",
+			removed, l->pin_path);
 	return 0;
 }
 
@@ -126,9 +131,10 @@ static int explain_load_error(int err)
 		log_error("permission denied loading the XDP program: run as root "
 			  "(needs CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON)");
 	else if (access("/sys/kernel/btf/vmlinux", R_OK))
-		log_error("loading the XDP program failed (%s); this kernel has no BTF "
-			  "(/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y, Linux 6.1 or later",
-			  strerror(-err));
+		log_error(
+			"loading the XDP program failed (%s); this kernel has no BTF "
+			"(/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y, Linux 6.1 or later",
+			strerror(-err));
 	else
 		log_error("loading the XDP program failed: %s (run with -vv for the verifier log)",
 			  strerror(-err));
@@ -173,7 +179,8 @@ static int pin_maps(struct xt_loader *l)
 	char path[512];
 	int err;
 
-	bpf_object__for_each_map(map, l->skel->obj) {
+	bpf_object__for_each_map(map, l->skel->obj)
+	{
 		if (bpf_map__is_internal(map))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", l->pin_path, bpf_map__name(map));
@@ -248,13 +255,15 @@ int loader_refresh_clock(struct xt_loader *l)
 
 	if (first || st.synchronised != l->last_synchronised) {
 		if (st.synchronised)
-			log_info("clock synchronised, estimated error %.3f us (Error Estimate 0x%04x)",
-				 st.error_ns / 1e3, st.error_estimate);
+			log_info(
+				"clock synchronised, estimated error %.3f us (Error Estimate 0x%04x)",
+				st.error_ns / 1e3, st.error_estimate);
 		else
-			log_warn("clock not synchronised (no NTP/PTP discipline): replies carry S=0 and "
-				 "a %.1f s error bound (Error Estimate 0x%04x); one-way delays are "
-				 "meaningless until the clock is synchronised",
-				 st.error_ns / 1e9, st.error_estimate);
+			log_warn(
+				"clock not synchronised (no NTP/PTP discipline): replies carry S=0 and "
+				"a %.1f s error bound (Error Estimate 0x%04x); one-way delays are "
+				"meaningless until the clock is synchronised",
+				st.error_ns / 1e9, st.error_estimate);
 	}
 	l->last_synchronised = st.synchronised;
 	l->last_error_estimate = st.error_estimate;
@@ -270,8 +279,10 @@ static struct xtwamp *load_hw_timestamp_program(struct xt_loader *l, int ifindex
 
 	if (!hw)
 		return NULL;
-	bpf_object__for_each_map(map, hw->obj) {
-		struct bpf_map *orig = bpf_object__find_map_by_name(l->skel->obj, bpf_map__name(map));
+	bpf_object__for_each_map(map, hw->obj)
+	{
+		struct bpf_map *orig =
+			bpf_object__find_map_by_name(l->skel->obj, bpf_map__name(map));
 
 		if (!orig || bpf_map__reuse_fd(map, bpf_map__fd(orig)))
 			goto fail;
@@ -280,7 +291,8 @@ static struct xtwamp *load_hw_timestamp_program(struct xt_loader *l, int ifindex
 	bpf_program__set_autoload(hw->progs.xtwamp_reflect_hwts, true);
 	bpf_program__set_ifindex(hw->progs.xtwamp_reflect_hwts, ifindex);
 	bpf_program__set_flags(hw->progs.xtwamp_reflect_hwts,
-			       bpf_program__flags(hw->progs.xtwamp_reflect_hwts) | BPF_F_XDP_DEV_BOUND_ONLY);
+			       bpf_program__flags(hw->progs.xtwamp_reflect_hwts) |
+				       BPF_F_XDP_DEV_BOUND_ONLY);
 	err = xtwamp__load(hw);
 	if (err) {
 		errno = -err;
@@ -312,13 +324,16 @@ static void explain_attach_error(const char *ifname, int ifindex, bool native, i
 			  "`ip link set dev %s xdp off`, or stop the xtwampd that owns it",
 			  ifname, prog_id, ifname);
 	} else if (native && (err == -EOPNOTSUPP || err == -EINVAL)) {
-		log_error("%s: the driver does not support native XDP: retry with --xdp-mode generic "
-			  "(or auto)", ifname);
+		log_error(
+			"%s: the driver does not support native XDP: retry with --xdp-mode generic "
+			"(or auto)",
+			ifname);
 	} else if (err == -EPERM) {
-		log_error("%s: permission denied attaching XDP: run as root (CAP_NET_ADMIN)", ifname);
+		log_error("%s: permission denied attaching XDP: run as root (CAP_NET_ADMIN)",
+			  ifname);
 	} else {
-		log_error("%s: cannot attach XDP in %s mode: %s", ifname, native ? "native" : "generic",
-			  strerror(-err));
+		log_error("%s: cannot attach XDP in %s mode: %s", ifname,
+			  native ? "native" : "generic", strerror(-err));
 	}
 }
 
@@ -333,7 +348,8 @@ int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_
 
 	if (!ifindex) {
 		log_error("no interface '%s' here (see `ip link`; in a network namespace, run "
-			  "xtwampd inside it)", ifname);
+			  "xtwampd inside it)",
+			  ifname);
 		return -ENODEV;
 	}
 	memset(ifc, 0, sizeof(*ifc));
@@ -344,8 +360,8 @@ int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_
 	if (try_native && o->rx_ts != XT_RXTS_SW) {
 		ifc->hw_skel = load_hw_timestamp_program(l, ifindex);
 		if (ifc->hw_skel) {
-			fd = link_xdp(bpf_program__fd(ifc->hw_skel->progs.xtwamp_reflect_hwts), ifindex,
-				      XDP_FLAGS_DRV_MODE);
+			fd = link_xdp(bpf_program__fd(ifc->hw_skel->progs.xtwamp_reflect_hwts),
+				      ifindex, XDP_FLAGS_DRV_MODE);
 			if (fd >= 0) {
 				ifc->hw_timestamps = true;
 				ifc->native = true;
@@ -356,30 +372,35 @@ int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_
 		}
 		if (fd < 0) {
 			if (o->rx_ts == XT_RXTS_HW) {
-				log_error("%s: cannot use NIC receive timestamps (device-bound XDP program "
-					  "failed: %s); use --rx-timestamp sw or auto", ifname,
-					  strerror(errno ? errno : EOPNOTSUPP));
+				log_error(
+					"%s: cannot use NIC receive timestamps (device-bound XDP program "
+					"failed: %s); use --rx-timestamp sw or auto",
+					ifname, strerror(errno ? errno : EOPNOTSUPP));
 				return -EOPNOTSUPP;
 			}
-			log_debug("%s: no device-bound program for NIC timestamps; T2 from the kernel clock",
-				  ifname);
+			log_debug(
+				"%s: no device-bound program for NIC timestamps; T2 from the kernel clock",
+				ifname);
 		}
 	}
 	if (fd < 0 && try_native) {
-		fd = link_xdp(bpf_program__fd(l->skel->progs.xtwamp_reflect), ifindex, XDP_FLAGS_DRV_MODE);
+		fd = link_xdp(bpf_program__fd(l->skel->progs.xtwamp_reflect), ifindex,
+			      XDP_FLAGS_DRV_MODE);
 		if (fd >= 0) {
 			ifc->native = true;
 		} else if (!try_generic || fd == -EBUSY || fd == -EEXIST || fd == -EPERM) {
 			explain_attach_error(ifname, ifindex, true, fd);
 			return fd;
 		} else {
-			log_warn("%s: native XDP not available (%s); falling back to generic mode, "
-				 "which runs after the kernel built an skb: slower, and T2 is taken later",
-				 ifname, strerror(-fd));
+			log_warn(
+				"%s: native XDP not available (%s); falling back to generic mode, "
+				"which runs after the kernel built an skb: slower, and T2 is taken later",
+				ifname, strerror(-fd));
 		}
 	}
 	if (fd < 0 && try_generic) {
-		fd = link_xdp(bpf_program__fd(l->skel->progs.xtwamp_reflect), ifindex, XDP_FLAGS_SKB_MODE);
+		fd = link_xdp(bpf_program__fd(l->skel->progs.xtwamp_reflect), ifindex,
+			      XDP_FLAGS_SKB_MODE);
 		if (fd < 0) {
 			explain_attach_error(ifname, ifindex, false, fd);
 			return fd;
@@ -395,8 +416,9 @@ int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_
 		return err;
 	}
 	log_info("%s: attached in %s mode; T2 from %s", ifname, ifc->native ? "native" : "generic",
-		 ifc->hw_timestamps ? "NIC RX timestamps where the driver provides them, else the kernel clock" :
-				      "the kernel clock (CLOCK_TAI)");
+		 ifc->hw_timestamps ?
+			 "NIC RX timestamps where the driver provides them, else the kernel clock" :
+			 "the kernel clock (CLOCK_TAI)");
 	return 0;
 }
 
@@ -405,9 +427,11 @@ int loader_reserve_ports(struct xt_loader *l, const struct xtwampd_opts *o)
 	int i;
 
 	for (i = 0; i < o->n_ports; i++) {
-		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT,
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6,
+					     .sin6_addr = IN6ADDR_ANY_INIT,
 					     .sin6_port = htons(o->ports[i].port) };
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(o->ports[i].port) };
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_port = htons(o->ports[i].port) };
 		int off = 0, fd, rc;
 
 		/* One dual-stack socket; IPv4 only on hosts with IPv6 disabled. */
@@ -426,11 +450,14 @@ int loader_reserve_ports(struct xt_loader *l, const struct xtwampd_opts *o)
 
 			close(fd);
 			if (err == -EADDRINUSE)
-				log_error("UDP port %u is already in use by another program (see `ss -ulpn "
-					  "'sport = :%u'`): stop it, pick another --light-port/--stamp-port, "
-					  "or run with --no-reserve-ports", o->ports[i].port, o->ports[i].port);
+				log_error(
+					"UDP port %u is already in use by another program (see `ss -ulpn "
+					"'sport = :%u'`): stop it, pick another --light-port/--stamp-port, "
+					"or run with --no-reserve-ports",
+					o->ports[i].port, o->ports[i].port);
 			else
-				log_error("cannot bind UDP port %u: %s", o->ports[i].port, strerror(-err));
+				log_error("cannot bind UDP port %u: %s", o->ports[i].port,
+					  strerror(-err));
 			return err;
 		}
 		l->port_fds[l->n_port_fds++] = fd;
@@ -460,7 +487,8 @@ void loader_close(struct xt_loader *l)
 		close(l->port_fds[i]);
 	l->n_port_fds = 0;
 	if (l->skel && l->pinned) {
-		bpf_object__for_each_map(map, l->skel->obj) {
+		bpf_object__for_each_map(map, l->skel->obj)
+		{
 			if (bpf_map__is_internal(map))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", l->pin_path, bpf_map__name(map));

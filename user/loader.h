@@ -19,8 +19,8 @@ struct xtwamp; /* generated skeleton */
 struct xt_attached_iface {
 	char name[IF_NAMESIZE];
 	int ifindex;
-	bool native;           /* driver mode (else generic/skb mode) */
-	bool hw_timestamps;    /* device-bound program that asks the NIC for T2 */
+	bool native;	    /* driver mode (else generic/skb mode) */
+	bool hw_timestamps; /* device-bound program that asks the NIC for T2 */
 	int link_fd;
 	struct xtwamp *hw_skel; /* the device-bound program, or NULL (shared one) */
 };

@@ -10,11 +10,8 @@ static const char *log_prog = "xtwamp";
 static enum log_level log_threshold = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = {
-	[LOG_LEVEL_ERROR] = "error",
-	[LOG_LEVEL_WARN] = "warning",
-	[LOG_LEVEL_INFO] = "info",
-	[LOG_LEVEL_DEBUG] = "debug",
-	[LOG_LEVEL_TRACE] = "trace",
+	[LOG_LEVEL_ERROR] = "error", [LOG_LEVEL_WARN] = "warning", [LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug", [LOG_LEVEL_TRACE] = "trace",
 };
 
 void log_init(const char *prog, enum log_level level)
@@ -59,9 +56,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 /* libbpf's warnings are mostly probes that fail harmlessly: one level down. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level ours = level == LIBBPF_WARN  ? LOG_LEVEL_INFO :
-			      level == LIBBPF_INFO  ? LOG_LEVEL_DEBUG :
-						      LOG_LEVEL_TRACE;
+	enum log_level ours = level == LIBBPF_WARN ? LOG_LEVEL_INFO :
+			      level == LIBBPF_INFO ? LOG_LEVEL_DEBUG :
+						     LOG_LEVEL_TRACE;
 
 	if (ours > log_threshold)
 		return 0;

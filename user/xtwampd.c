@@ -99,7 +99,8 @@ int main(int argc, char **argv)
 
 		for (i = 0; i < opts->n_ports && len < sizeof(ports) - 32; i++)
 			len += snprintf(ports + len, sizeof(ports) - len, "%s%s %u", i ? ", " : "",
-					opts->ports[i].format == XT_FMT_STAMP ? "STAMP" : "TWAMP Light",
+					opts->ports[i].format == XT_FMT_STAMP ? "STAMP" :
+										"TWAMP Light",
 					opts->ports[i].port);
 		log_info("ready: reflecting %s (%s, rate limit %u pps/source%s); maps pinned in %s",
 			 ports, opts->stateless ? "stateless" : "stateful", opts->rate_limit_pps,

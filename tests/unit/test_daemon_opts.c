@@ -17,11 +17,11 @@
 static struct xtwampd_opts opts;
 static char err[256];
 
-#define PARSE(...)                                                                     \
-	({                                                                             \
-		char *argv[] = { "xtwampd", __VA_ARGS__, NULL };                        \
-		xtwampd_parse_args((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, &opts, \
-				   err, sizeof(err));                                  \
+#define PARSE(...)                                                                              \
+	({                                                                                      \
+		char *argv[] = { "xtwampd", __VA_ARGS__, NULL };                                \
+		xtwampd_parse_args((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, &opts, err, \
+				   sizeof(err));                                                \
 	})
 
 /* Test that one interface gives the documented defaults. */
@@ -51,8 +51,9 @@ static void test_all_options(void **state)
 	assert_int_equal(PARSE("-i", "eth0", "--iface", "eth1", "--xdp-mode", "generic",
 			       "--light-port", "8620", "--stamp-port", "862", "--stateless",
 			       "--allow", "192.0.2.0/24,2001:db8::/32", "--allow", "198.51.100.7",
-			       "--rate-limit", "500", "--rate-burst", "20", "--pin-path", "/sys/fs/bpf/x",
-			       "--rx-timestamp", "sw", "--no-reserve-ports", "-v", "-v"),
+			       "--rate-limit", "500", "--rate-burst", "20", "--pin-path",
+			       "/sys/fs/bpf/x", "--rx-timestamp", "sw", "--no-reserve-ports", "-v",
+			       "-v"),
 			 0);
 	assert_int_equal(opts.n_ifaces, 2);
 	assert_int_equal(opts.xdp_mode, XT_XDP_GENERIC);
@@ -96,14 +97,16 @@ static void test_errors(void **state)
 		{ { "--iface", "eth0", "--light-port", "65536" }, "65536" },
 		{ { "--iface", "eth0", "--light-port", "86x" }, "86x" },
 		{ { "--iface", "eth0", "--light-port", "-1" }, "-1" },
-		{ { "--iface", "eth0", "--light-port", "862", "--stamp-port", "862" }, "other format" },
+		{ { "--iface", "eth0", "--light-port", "862", "--stamp-port", "862" },
+		  "other format" },
 		{ { "--iface", "eth0", "--allow", "192.0.2.1/24" }, "192.0.2.1/24" },
 		{ { "--iface", "eth0", "--allow", "192.0.2.0/33" }, "192.0.2.0/33" },
 		{ { "--iface", "eth0", "--allow", "2001:db8::/129" }, "2001:db8::/129" },
 		{ { "--iface", "eth0", "--allow", "example.com" }, "example.com" },
 		{ { "--iface", "eth0", "--rate-limit", "fast" }, "fast" },
 		{ { "--iface", "eth0", "--rate-burst", "0" }, "--rate-burst" },
-		{ { "--iface", "eth0", "--rate-limit", "0", "--rate-burst", "5" }, "without a rate" },
+		{ { "--iface", "eth0", "--rate-limit", "0", "--rate-burst", "5" },
+		  "without a rate" },
 		{ { "--iface", "eth0", "--pin-path", "relative/dir" }, "absolute" },
 		{ { "--iface", "eth0", "--rx-timestamp", "ptp" }, "ptp" },
 		{ { "--iface", "eth0", "--bogus" }, "--bogus" },
@@ -183,12 +186,9 @@ static void test_addr_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_all_options),
-		cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_prefix_parse),
-		cmocka_unit_test(test_addr_round_trip),
+		cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_help_version), cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_prefix_parse), cmocka_unit_test(test_addr_round_trip),
 	};
 
 	return cmocka_run_group_tests_name("daemon options and prefixes", tests, NULL, NULL);

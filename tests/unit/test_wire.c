@@ -20,16 +20,16 @@ static void test_twamp_reflector_bytes(void **state)
 {
 	struct xt_twamp_reflector r;
 	const uint8_t expect[41] = {
-		0x00, 0x00, 0x00, 0x07,                         /* seq */
+		0x00, 0x00, 0x00, 0x07,				/* seq */
 		0xe0, 0x00, 0x00, 0x01, 0x80, 0x00, 0x00, 0x00, /* T3 */
-		0x85, 0x87,                                     /* EE: S, 1 us */
-		0x00, 0x00,                                     /* MBZ */
+		0x85, 0x87,					/* EE: S, 1 us */
+		0x00, 0x00,					/* MBZ */
 		0xe0, 0x00, 0x00, 0x01, 0x40, 0x00, 0x00, 0x00, /* T2 */
-		0x00, 0x00, 0x00, 0x2a,                         /* sender seq */
+		0x00, 0x00, 0x00, 0x2a,				/* sender seq */
 		0xe0, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, /* T1 */
-		0x3f, 0xff,                                     /* sender EE */
-		0x00, 0x00,                                     /* MBZ */
-		0xfd,                                           /* sender TTL */
+		0x3f, 0xff,					/* sender EE */
+		0x00, 0x00,					/* MBZ */
+		0xfd,						/* sender TTL */
 	};
 	(void)state;
 
@@ -104,7 +104,8 @@ static void test_ntp_round_trip(void **state)
 		assert_int_equal(xt_ntp64_to_unix_ns(xt_unix_ns_to_ntp64(t)), t);
 	}
 	/* a nanosecond before and after a second boundary */
-	assert_int_equal(xt_ntp64_to_unix_ns(xt_unix_ns_to_ntp64(base + 999999999)), base + 999999999);
+	assert_int_equal(xt_ntp64_to_unix_ns(xt_unix_ns_to_ntp64(base + 999999999)),
+			 base + 999999999);
 }
 
 /* Test that NTP era 1 (after 2036-02-07) decodes after era 0. */
@@ -122,10 +123,10 @@ static void test_ntp_era_wrap(void **state)
 static void test_error_estimate_encoding(void **state)
 {
 	(void)state;
-	assert_int_equal(xt_error_estimate_encode(true, 1000), 0x8587);      /* 1 us */
-	assert_int_equal(xt_error_estimate_encode(true, 1000000), 0x8f84);   /* 1 ms */
-	assert_int_equal(xt_error_estimate_encode(true, 10000000), 0x92a4);  /* 10 ms */
-	assert_int_equal(xt_error_estimate_encode(false, 1000), 0x0587);     /* S clear */
+	assert_int_equal(xt_error_estimate_encode(true, 1000), 0x8587);	    /* 1 us */
+	assert_int_equal(xt_error_estimate_encode(true, 1000000), 0x8f84);  /* 1 ms */
+	assert_int_equal(xt_error_estimate_encode(true, 10000000), 0x92a4); /* 10 ms */
+	assert_int_equal(xt_error_estimate_encode(false, 1000), 0x0587);    /* S clear */
 	/* the multiplier is never 0, even for a zero error */
 	assert_int_not_equal(xt_error_estimate_encode(true, 0) & 0xff, 0);
 	/* huge errors saturate at scale 63, multiplier 255 */
@@ -143,7 +144,7 @@ static void test_error_estimate_rounds_up(void **state)
 		uint16_t ee = xt_error_estimate_encode(true, err);
 		uint64_t claimed = xt_error_estimate_decode_ns(ee);
 
-		assert_true(claimed + 1 >= err); /* decode rounds down by < 1 ns */
+		assert_true(claimed + 1 >= err);     /* decode rounds down by < 1 ns */
 		assert_true(claimed <= err * 2 + 2); /* and stays within a factor of 2 */
 	}
 }
@@ -152,13 +153,15 @@ static void test_error_estimate_rounds_up(void **state)
 static void test_rx_timestamp_choice(void **state)
 {
 	(void)state;
-	assert_int_equal(xt_choose_rx_timestamp(-95, 0, 1000), XT_TS_SOFTWARE);  /* -EOPNOTSUPP */
+	assert_int_equal(xt_choose_rx_timestamp(-95, 0, 1000), XT_TS_SOFTWARE); /* -EOPNOTSUPP */
 	assert_int_equal(xt_choose_rx_timestamp(-61, 12345, 1000), XT_TS_SOFTWARE); /* -ENODATA */
-	assert_int_equal(xt_choose_rx_timestamp(0, 0, 1000), XT_TS_SOFTWARE);    /* no value */
+	assert_int_equal(xt_choose_rx_timestamp(0, 0, 1000), XT_TS_SOFTWARE);	    /* no value */
 	assert_int_equal(xt_choose_rx_timestamp(0, 5000000, 5000500), XT_TS_HARDWARE);
 	assert_int_equal(xt_choose_rx_timestamp(0, 5000500, 5000000), XT_TS_HARDWARE);
-	assert_int_equal(xt_choose_rx_timestamp(0, 1000, 1000 + XT_HW_TS_MAX_SKEW_NS), XT_TS_HARDWARE);
-	assert_int_equal(xt_choose_rx_timestamp(0, 1000, 1001 + XT_HW_TS_MAX_SKEW_NS), XT_TS_HW_REJECTED);
+	assert_int_equal(xt_choose_rx_timestamp(0, 1000, 1000 + XT_HW_TS_MAX_SKEW_NS),
+			 XT_TS_HARDWARE);
+	assert_int_equal(xt_choose_rx_timestamp(0, 1000, 1001 + XT_HW_TS_MAX_SKEW_NS),
+			 XT_TS_HW_REJECTED);
 	/* a free-running PHC, years away from TAI */
 	assert_int_equal(xt_choose_rx_timestamp(0, 12345678, 1795300000ULL * 1000000000ULL),
 			 XT_TS_HW_REJECTED);

@@ -70,8 +70,7 @@ uint16_t ck_udp4(const uint8_t src[4], const uint8_t dst[4], const uint8_t *udp,
 	return udp_final(udp_part(ck_sum(0, ph, sizeof(ph)), udp, udp_len));
 }
 
-uint16_t ck_udp6(const uint8_t src[16], const uint8_t dst[16], const uint8_t *udp,
-		 size_t udp_len)
+uint16_t ck_udp6(const uint8_t src[16], const uint8_t dst[16], const uint8_t *udp, size_t udp_len)
 {
 	/* RFC 8200 §8.1 pseudo-header: src, dst, 32-bit length, 3 zeros, next header. */
 	uint8_t ph[40];

@@ -43,8 +43,7 @@ bool ck_ipv4_header_ok(const uint8_t *iph, size_t hlen);
  * RFC 8200 forbids 0 on IPv6).
  */
 uint16_t ck_udp4(const uint8_t src[4], const uint8_t dst[4], const uint8_t *udp, size_t udp_len);
-uint16_t ck_udp6(const uint8_t src[16], const uint8_t dst[16], const uint8_t *udp,
-		 size_t udp_len);
+uint16_t ck_udp6(const uint8_t src[16], const uint8_t dst[16], const uint8_t *udp, size_t udp_len);
 
 /* Read / write a 16-bit big-endian field. */
 static inline uint16_t ck_get16(const uint8_t *p)

@@ -46,29 +46,29 @@ struct pkt {
 	size_t len; /* octets in data */
 
 	/* Layer offsets, filled in by the push functions. */
-	size_t type_off;         /* the EtherType field the next layer fills */
+	size_t type_off; /* the EtherType field the next layer fills */
 	int nvlan;
-	size_t vlan_off[2];      /* start of each 4-octet tag (TPID is 2 octets before) */
-	int family;              /* 0 (not IP), 4 or 6 */
+	size_t vlan_off[2]; /* start of each 4-octet tag (TPID is 2 octets before) */
+	int family;	    /* 0 (not IP), 4 or 6 */
 	size_t ip_off;
-	size_t ip_hlen;          /* IPv4: IHL * 4; IPv6: 40 */
-	size_t nh_off;           /* the protocol / next-header field the next layer fills */
-	size_t ext_len;          /* IPv6 extension headers after the fixed header */
+	size_t ip_hlen; /* IPv4: IHL * 4; IPv6: 40 */
+	size_t nh_off;	/* the protocol / next-header field the next layer fills */
+	size_t ext_len; /* IPv6 extension headers after the fixed header */
 	uint8_t l4_proto;
 	size_t l4_off;
-	size_t payload_off;      /* UDP payload */
+	size_t payload_off; /* UDP payload */
 	size_t payload_len;
-	size_t ip_end;           /* end of the IP packet (before trailer), set by pb_finish() */
+	size_t ip_end; /* end of the IP packet (before trailer), set by pb_finish() */
 	uint8_t saddr[16], daddr[16]; /* as on the wire (4 or 16 octets used) */
 
 	/* Damage knobs, read by pb_finish(). */
-	unsigned breaks;         /* PB_BAD_IP_CSUM | PB_UDP_CSUM_ZERO */
-	uint16_t frag;           /* IPv4 flags + fragment offset (host order) */
-	int udp_len_delta;       /* added to the correct UDP length */
-	int ip_len_delta;        /* added to the correct IPv4 total / IPv6 payload length */
-	size_t pad_to;           /* Ethernet trailer: pad the frame up to this length */
-	uint8_t pad_byte;        /* trailer fill (non-zero catches trailer leaks) */
-	size_t truncate;         /* if non-zero: cut the frame to this many octets, last */
+	unsigned breaks;   /* PB_BAD_IP_CSUM | PB_UDP_CSUM_ZERO */
+	uint16_t frag;	   /* IPv4 flags + fragment offset (host order) */
+	int udp_len_delta; /* added to the correct UDP length */
+	int ip_len_delta;  /* added to the correct IPv4 total / IPv6 payload length */
+	size_t pad_to;	   /* Ethernet trailer: pad the frame up to this length */
+	uint8_t pad_byte;  /* trailer fill (non-zero catches trailer leaks) */
+	size_t truncate;   /* if non-zero: cut the frame to this many octets, last */
 };
 
 void pb_init(struct pkt *p);

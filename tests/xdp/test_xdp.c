@@ -67,15 +67,15 @@
 #define V6_REFLECTOR "2001:db8:2::1"
 
 #define CFG_ERROR_ESTIMATE 0x8587 /* S bit, scale 5, multiplier 0x87 */
-#define DEF_TOS 0xb9              /* DSCP 46 (EF) + ECN 01: both parts visible */
+#define DEF_TOS 0xb9		  /* DSCP 46 (EF) + ECN 01: both parts visible */
 #define DEF_TTL4 61
 #define DEF_HLIM6 59
 #define SENDER_T1_HI 0xe8f0a1b2u
 #define SENDER_T1_LO 0x3c4d5e6fu
 #define SENDER_EE 0x0a0b
 
-#define PLEN_NONE (-1)     /* a UDP datagram with no payload at all */
-#define RSEQ_COPY (-1)     /* reflector seq must equal the sender's */
+#define PLEN_NONE (-1) /* a UDP datagram with no payload at all */
+#define RSEQ_COPY (-1) /* reflector seq must equal the sender's */
 
 static const uint8_t sender_mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01 };
 static const uint8_t reflector_mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0x02 };
@@ -84,52 +84,52 @@ static const uint8_t reflector_mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0x02 };
 
 /* One request frame.  Zero fields mean "the usual" (see build_request()). */
 struct pkt_spec {
-	uint8_t family;        /* 4 (default) or 6 */
-	uint8_t nvlan;         /* 0..2: one 802.1Q, or 802.1ad outer + 802.1Q inner */
+	uint8_t family;	       /* 4 (default) or 6 */
+	uint8_t nvlan;	       /* 0..2: one 802.1Q, or 802.1ad outer + 802.1Q inner */
 	uint8_t opt_len;       /* IPv4 options, octets */
 	const char *src, *dst; /* default V4_/V6_SENDER -> V4_/V6_REFLECTOR */
 	uint16_t sport, dport; /* default SENDER_PORT -> TEST_PORT */
 	bool sport_zero;       /* really send from port 0 */
-	uint8_t tos;           /* default DEF_TOS */
-	uint8_t ttl;           /* default DEF_TTL4 / DEF_HLIM6 */
-	uint8_t proto;         /* 0 = UDP, else a raw header of that protocol */
-	bool ext;              /* IPv6 extension header of type ext_type before L4 */
+	uint8_t tos;	       /* default DEF_TOS */
+	uint8_t ttl;	       /* default DEF_TTL4 / DEF_HLIM6 */
+	uint8_t proto;	       /* 0 = UDP, else a raw header of that protocol */
+	bool ext;	       /* IPv6 extension header of type ext_type before L4 */
 	uint8_t ext_type;
-	uint16_t ethertype;    /* non-IP frame of this EtherType */
-	int plen;              /* UDP payload octets; 0 = 41 (TWAMP) / 44 (STAMP) */
-	bool stamp;            /* lay out the payload as a STAMP sender (SSID at 14) */
-	uint32_t seq;          /* sender sequence number */
+	uint16_t ethertype; /* non-IP frame of this EtherType */
+	int plen;	    /* UDP payload octets; 0 = 41 (TWAMP) / 44 (STAMP) */
+	bool stamp;	    /* lay out the payload as a STAMP sender (SSID at 14) */
+	uint32_t seq;	    /* sender sequence number */
 	uint16_t ssid;
-	unsigned breaks;       /* PB_BAD_IP_CSUM | PB_UDP_CSUM_ZERO */
-	uint16_t frag;         /* IPv4 flags + fragment offset */
+	unsigned breaks; /* PB_BAD_IP_CSUM | PB_UDP_CSUM_ZERO */
+	uint16_t frag;	 /* IPv4 flags + fragment offset */
 	int udp_len_delta, ip_len_delta;
-	uint16_t pad_to;       /* Ethernet trailer up to this frame length */
-	uint16_t truncate;     /* cut the frame to this many octets */
+	uint16_t pad_to;   /* Ethernet trailer up to this frame length */
+	uint16_t truncate; /* cut the frame to this many octets */
 };
 
 /* Where the reflector must keep state for a reflected packet. */
 enum where {
-	W_UNSET = 0,  /* table error for an XDP_TX step */
-	W_NONE,       /* stateless: xtwamp_flows must stay empty */
-	W_FLOW,       /* stateful light: entry in xtwamp_flows */
-	W_SESSION,    /* negotiated: counted in the xtwamp_sessions entry, no flow */
+	W_UNSET = 0, /* table error for an XDP_TX step */
+	W_NONE,	     /* stateless: xtwamp_flows must stay empty */
+	W_FLOW,	     /* stateful light: entry in xtwamp_flows */
+	W_SESSION,   /* negotiated: counted in the xtwamp_sessions entry, no flow */
 };
 
 struct step {
 	struct pkt_spec pkt;
-	int verdict;           /* XDP_PASS / XDP_TX / XDP_DROP; 0 ends the steps */
-	int drop;              /* XT_CNT_DROP_* for XDP_DROP */
-	bool frag_cnt;         /* PASS also bumps PASSED_FRAGMENT */
-	bool ext_cnt;          /* PASS also bumps PASSED_IPV6_EXT */
-	bool grown;            /* TWAMP reply grown to 41 octets */
-	bool ip_surplus;       /* IP payload longer than the UDP datagram: the
+	int verdict;	 /* XDP_PASS / XDP_TX / XDP_DROP; 0 ends the steps */
+	int drop;	 /* XT_CNT_DROP_* for XDP_DROP */
+	bool frag_cnt;	 /* PASS also bumps PASSED_FRAGMENT */
+	bool ext_cnt;	 /* PASS also bumps PASSED_IPV6_EXT */
+	bool grown;	 /* TWAMP reply grown to 41 octets */
+	bool ip_surplus; /* IP payload longer than the UDP datagram: the
 				* reply's frame and IP lengths are not checked */
-	uint8_t fmt;           /* reply format, enum xt_format */
-	int64_t rseq;          /* reflector seq, or RSEQ_COPY */
-	bool dscp_set;         /* reply DSCP = dscp (ECN kept); else TOS unchanged */
+	uint8_t fmt;	 /* reply format, enum xt_format */
+	int64_t rseq;	 /* reflector seq, or RSEQ_COPY */
+	bool dscp_set;	 /* reply DSCP = dscp (ECN kept); else TOS unchanged */
 	uint8_t dscp;
 	enum where where;
-	uint32_t count;        /* W_FLOW / W_SESSION: packets in the entry afterwards */
+	uint32_t count; /* W_FLOW / W_SESSION: packets in the entry afterwards */
 };
 
 struct port_cfg {
@@ -140,28 +140,31 @@ struct port_cfg {
 
 struct sess_cfg {
 	bool used;
-	bool v6;               /* default addresses of that family */
+	bool v6; /* default addresses of that family */
 	const char *sender, *reflector;
 	uint16_t sport, rport, ssid; /* default SENDER_PORT, TEST_PORT, 0 */
 	uint8_t format, flags, dscp, state;
-	int stop;              /* 0: no deadline; -1: a second ago; +1: in an hour */
+	int stop; /* 0: no deadline; -1: a second ago; +1: in an hour */
 };
 
 struct row {
 	const char *desc;
 	struct port_cfg ports[MAX_PORTS]; /* none: TEST_PORT light TWAMP, stateful */
 	bool clock_unset;
-	bool allowlist;                   /* XT_CFG_ALLOWLIST_ENFORCED */
-	const char *allow[MAX_ALLOW];     /* "addr/len" prefixes */
+	bool allowlist;		      /* XT_CFG_ALLOWLIST_ENFORCED */
+	const char *allow[MAX_ALLOW]; /* "addr/len" prefixes */
 	uint32_t rate_pps, rate_burst;
-	int64_t clock_shift_s;            /* published offset = measured + this */
+	int64_t clock_shift_s; /* published offset = measured + this */
 	struct sess_cfg sess[MAX_SESS];
 	struct step steps[MAX_STEPS];
 };
 
 /* ---- shortcuts for the table ---------------------------------------------- */
 
-#define PORT(p, fl, fm) { .port = (p), .flags = (fl), .format = (fm) }
+#define PORT(p, fl, fm)                                    \
+	{                                                  \
+		.port = (p), .flags = (fl), .format = (fm) \
+	}
 #define LIGHT_TWAMP PORT(TEST_PORT, XT_PORT_LIGHT, XT_FMT_TWAMP)
 #define LIGHT_STAMP PORT(TEST_PORT, XT_PORT_LIGHT, XT_FMT_STAMP)
 #define STATELESS_TWAMP PORT(TEST_PORT, XT_PORT_LIGHT | XT_PORT_STATELESS, XT_FMT_TWAMP)
@@ -221,24 +224,30 @@ static void report(struct rctx *rc, const char *fmt, ...)
 	rc->nerr++;
 }
 
-#define CHECK_EQ(rc, what, exp, got)                                                      \
-	do {                                                                               \
-		unsigned long long e_ = (unsigned long long)(exp);                         \
-		unsigned long long g_ = (unsigned long long)(got);                         \
-		if (e_ != g_)                                                              \
-			report(rc, "%s: expected %llu (0x%llx), got %llu (0x%llx)", what, e_, \
-			       e_, g_, g_);                                                \
+#define CHECK_EQ(rc, what, exp, got)                                                              \
+	do {                                                                                      \
+		unsigned long long e_ = (unsigned long long)(exp);                                \
+		unsigned long long g_ = (unsigned long long)(got);                                \
+		if (e_ != g_)                                                                     \
+			report(rc, "%s: expected %llu (0x%llx), got %llu (0x%llx)", what, e_, e_, \
+			       g_, g_);                                                           \
 	} while (0)
 
 static const char *verdict_name(int v)
 {
 	switch (v) {
-	case XDP_ABORTED: return "XDP_ABORTED";
-	case XDP_DROP: return "XDP_DROP";
-	case XDP_PASS: return "XDP_PASS";
-	case XDP_TX: return "XDP_TX";
-	case XDP_REDIRECT: return "XDP_REDIRECT";
-	default: return "unknown verdict";
+	case XDP_ABORTED:
+		return "XDP_ABORTED";
+	case XDP_DROP:
+		return "XDP_DROP";
+	case XDP_PASS:
+		return "XDP_PASS";
+	case XDP_TX:
+		return "XDP_TX";
+	case XDP_REDIRECT:
+		return "XDP_REDIRECT";
+	default:
+		return "unknown verdict";
 	}
 }
 
@@ -632,8 +641,9 @@ static void check_timestamp(struct rctx *rc, const char *what, uint64_t ntp, uin
 	uint64_t ns = xt_ntp64_to_unix_ns(ntp);
 
 	if (ns + TS_SLACK_NS < lo || ns > hi + TS_SLACK_NS)
-		report(rc, "%s: %" PRIu64 " ns is outside the run's CLOCK_REALTIME window "
-			   "[%" PRIu64 ", %" PRIu64 "] (off by %+" PRId64 " ns)",
+		report(rc,
+		       "%s: %" PRIu64 " ns is outside the run's CLOCK_REALTIME window "
+		       "[%" PRIu64 ", %" PRIu64 "] (off by %+" PRId64 " ns)",
 		       what, ns, lo, hi, ns < lo ? (int64_t)(ns - lo) : (int64_t)(ns - hi));
 }
 
@@ -678,8 +688,8 @@ static void check_reply(struct rctx *rc, const struct step *st, const struct pkt
 		CHECK_EQ(rc, "IPv4 MF/fragment offset", 0, ck_get16(ip + 6) & 0x3fff);
 		CHECK_EQ(rc, "IPv4 TTL", 255, ip[8]);
 		CHECK_EQ(rc, "IPv4 protocol", 17, ip[9]);
-		CHECK_EQ(rc, "IPv4 header checksum (vs full recomputation)",
-			 ck_ipv4_header(ip, hl), ck_get16(ip + 10));
+		CHECK_EQ(rc, "IPv4 header checksum (vs full recomputation)", ck_ipv4_header(ip, hl),
+			 ck_get16(ip + 10));
 		if (memcmp(ip + 12, rip + 16, 4) || memcmp(ip + 16, rip + 12, 4))
 			report(rc, "IPv4 addresses are not swapped");
 		if (memcmp(ip + 20, rip + 20, hl - 20))
@@ -720,8 +730,9 @@ static void check_reply(struct rctx *rc, const struct step *st, const struct pkt
 	else
 		CHECK_EQ(rc, "MBZ at 14-15", 0, ck_get16(pl + 14));
 	if (memcmp(pl + 24, rq, 14))
-		report(rc, "octets 24-37 are not a copy of request octets 0-13 "
-			   "(seq %08x/%08x, T1 %016" PRIx64 "/%016" PRIx64 ", EE %04x/%04x)",
+		report(rc,
+		       "octets 24-37 are not a copy of request octets 0-13 "
+		       "(seq %08x/%08x, T1 %016" PRIx64 "/%016" PRIx64 ", EE %04x/%04x)",
 		       get32(pl + 24), get32(rq), get64(pl + 28), get64(rq + 4), ck_get16(pl + 36),
 		       ck_get16(rq + 12));
 	CHECK_EQ(rc, "MBZ at 38-39", 0, ck_get16(pl + 38));
@@ -782,8 +793,9 @@ static void check_state(struct rctx *rc, const struct step *st, const struct pkt
 	CHECK_EQ(rc, "state last_sender_seq", get32(req->data + req->payload_off),
 		 v.last_sender_seq);
 	if (v.last_rx_ns + TS_SLACK_NS < tai0 || v.last_rx_ns > tai1 + TS_SLACK_NS)
-		report(rc, "state last_rx_ns %" PRIu64 " outside the run's TAI window [%" PRIu64
-			   ", %" PRIu64 "]",
+		report(rc,
+		       "state last_rx_ns %" PRIu64 " outside the run's TAI window [%" PRIu64
+		       ", %" PRIu64 "]",
 		       (uint64_t)v.last_rx_ns, tai0, tai1);
 	if (st->count == 1) {
 		CHECK_EQ(rc, "state first_rx_ns of the first packet", v.last_rx_ns, v.first_rx_ns);
@@ -913,51 +925,61 @@ static const struct row static_rows[] = {
 		.desc = "Test that an IPv4 STAMP request of 44 octets gets a 44-octet STAMP "
 			"reply with the SSID copied",
 		.ports = { LIGHT_STAMP },
-		.steps = { { .pkt = { .stamp = true, .ssid = 0x1234, .seq = 9 }, REFLECT,
-			     STAMPFMT, FLOW(0) } },
+		.steps = { { .pkt = { .stamp = true, .ssid = 0x1234, .seq = 9 },
+			     REFLECT,
+			     STAMPFMT,
+			     FLOW(0) } },
 	},
 	{
 		.desc = "Test that an IPv6 STAMP request of 44 octets gets a 44-octet STAMP "
 			"reply with the SSID copied",
 		.ports = { LIGHT_STAMP },
-		.steps = { { .pkt = { .family = 6, .stamp = true, .ssid = 0xfedc }, REFLECT,
-			     STAMPFMT, FLOW(0) } },
+		.steps = { { .pkt = { .family = 6, .stamp = true, .ssid = 0xfedc },
+			     REFLECT,
+			     STAMPFMT,
+			     FLOW(0) } },
 	},
 	{
 		.desc = "Test that a STAMP request behind two VLAN tags is reflected",
 		.ports = { LIGHT_STAMP },
-		.steps = { { .pkt = { .nvlan = 2, .stamp = true, .ssid = 3 }, REFLECT,
-			     STAMPFMT, FLOW(0) } },
+		.steps = { { .pkt = { .nvlan = 2, .stamp = true, .ssid = 3 },
+			     REFLECT,
+			     STAMPFMT,
+			     FLOW(0) } },
 	},
 	{
 		.desc = "Test that the TLV octets after a STAMP header (100-octet request) come "
 			"back unchanged",
 		.ports = { LIGHT_STAMP },
-		.steps = { { .pkt = { .stamp = true, .ssid = 5, .plen = 100 }, REFLECT,
-			     STAMPFMT, FLOW(0) } },
+		.steps = { { .pkt = { .stamp = true, .ssid = 5, .plen = 100 },
+			     REFLECT,
+			     STAMPFMT,
+			     FLOW(0) } },
 	},
 	{
 		.desc = "Test that an unpadded 14-octet IPv4 TWAMP request grows to a 41-octet "
 			"reply",
-		.steps = { { .pkt = { .plen = 14, .seq = 0x01020304 }, REFLECT, .grown = true,
+		.steps = { { .pkt = { .plen = 14, .seq = 0x01020304 },
+			     REFLECT,
+			     .grown = true,
 			     FLOW(0) } },
 	},
 	{
 		.desc = "Test that an unpadded 14-octet IPv6 TWAMP request grows to a 41-octet "
 			"reply",
-		.steps = { { .pkt = { .family = 6, .plen = 14 }, REFLECT, .grown = true,
-			     FLOW(0) } },
+		.steps = { { .pkt = { .family = 6, .plen = 14 }, REFLECT, .grown = true, FLOW(0) } },
 	},
 	{
 		.desc = "Test that a 14-octet request behind two VLAN tags grows to 41 octets "
 			"with the tags kept",
-		.steps = { { .pkt = { .nvlan = 2, .plen = 14 }, REFLECT, .grown = true,
-			     FLOW(0) } },
+		.steps = { { .pkt = { .nvlan = 2, .plen = 14 }, REFLECT, .grown = true, FLOW(0) } },
 	},
 	{
 		.desc = "Test that a 14-octet request with 40 octets of IPv4 options grows to "
 			"41 octets with the options kept",
-		.steps = { { .pkt = { .opt_len = 40, .plen = 14 }, REFLECT, .grown = true,
+		.steps = { { .pkt = { .opt_len = 40, .plen = 14 },
+			     REFLECT,
+			     .grown = true,
 			     FLOW(0) } },
 	},
 	{
@@ -967,16 +989,14 @@ static const struct row static_rows[] = {
 	{
 		.desc = "Test that a request with TOS 0x03 (DSCP 0, ECN CE) keeps its TOS on "
 			"a light port",
-		.steps = { { .pkt = { .tos = 0x03, .plen = 14 }, REFLECT, .grown = true,
-			     FLOW(0) } },
+		.steps = { { .pkt = { .tos = 0x03, .plen = 14 }, REFLECT, .grown = true, FLOW(0) } },
 	},
 
 	/* -- Ethernet trailer padding -- */
 	{
 		.desc = "Test that a 56-octet IPv4 frame padded to 60 octets loses the trailer "
 			"and grows to an 83-octet reply",
-		.steps = { { .pkt = { .plen = 14, .pad_to = 60 }, REFLECT, .grown = true,
-			     FLOW(0) } },
+		.steps = { { .pkt = { .plen = 14, .pad_to = 60 }, REFLECT, .grown = true, FLOW(0) } },
 	},
 	{
 		.desc = "Test that 12 octets of Ethernet trailer after a 41-octet request are "
@@ -988,13 +1008,17 @@ static const struct row static_rows[] = {
 			"the reply",
 		.ports = { LIGHT_STAMP },
 		.steps = { { .pkt = { .family = 6, .stamp = true, .pad_to = 14 + 40 + 8 + 44 + 8 },
-			     REFLECT, STAMPFMT, FLOW(0) } },
+			     REFLECT,
+			     STAMPFMT,
+			     FLOW(0) } },
 	},
 	{
 		.desc = "Test that a padded short frame behind a VLAN tag loses the trailer and "
 			"grows",
-		.steps = { { .pkt = { .nvlan = 1, .plen = 14, .pad_to = 64 }, REFLECT,
-			     .grown = true, FLOW(0) } },
+		.steps = { { .pkt = { .nvlan = 1, .plen = 14, .pad_to = 64 },
+			     REFLECT,
+			     .grown = true,
+			     FLOW(0) } },
 	},
 	{
 		.desc = "Test that a padded frame to a port that is not ours is passed unchanged, "
@@ -1067,45 +1091,54 @@ static const struct row static_rows[] = {
 	{
 		.desc = "Test that an IPv4 fragment with DF and the highest offset behind a VLAN "
 			"tag is passed as a fragment",
-		.steps = { { .pkt = { .nvlan = 1, .frag = PB_IP_DF | 0x1fff }, PASSES,
+		.steps = { { .pkt = { .nvlan = 1, .frag = PB_IP_DF | 0x1fff },
+			     PASSES,
 			     .frag_cnt = true } },
 	},
 	{
 		.desc = "Test that an IPv4 fragment with a bad header checksum is still just a "
 			"passed fragment",
-		.steps = { { .pkt = { .frag = PB_IP_MF, .breaks = PB_BAD_IP_CSUM }, PASSES,
+		.steps = { { .pkt = { .frag = PB_IP_MF, .breaks = PB_BAD_IP_CSUM },
+			     PASSES,
 			     .frag_cnt = true } },
 	},
 	{
 		.desc = "Test that IPv6 with a Hop-by-Hop header before UDP to 862 is passed as "
 			"an extension-header packet",
 		.steps = { { .pkt = { .family = 6, .ext = true, .ext_type = PB_IPV6_HOPOPTS },
-			     PASSES, .ext_cnt = true } },
+			     PASSES,
+			     .ext_cnt = true } },
 	},
 	{
 		.desc = "Test that IPv6 with a Routing header before UDP to 862 is passed as an "
 			"extension-header packet",
 		.steps = { { .pkt = { .family = 6, .ext = true, .ext_type = PB_IPV6_ROUTING },
-			     PASSES, .ext_cnt = true } },
+			     PASSES,
+			     .ext_cnt = true } },
 	},
 	{
 		.desc = "Test that IPv6 with a Destination Options header before UDP to 862 is "
 			"passed as an extension-header packet",
 		.steps = { { .pkt = { .family = 6, .ext = true, .ext_type = PB_IPV6_DSTOPTS },
-			     PASSES, .ext_cnt = true } },
+			     PASSES,
+			     .ext_cnt = true } },
 	},
 	{
 		.desc = "Test that IPv6 with a Fragment header before UDP to 862 is passed as an "
 			"extension-header packet (not an IPv4 fragment)",
 		.steps = { { .pkt = { .family = 6, .ext = true, .ext_type = PB_IPV6_FRAGMENT },
-			     PASSES, .ext_cnt = true } },
+			     PASSES,
+			     .ext_cnt = true } },
 	},
 	{
 		.desc = "Test that IPv6 with an extension header behind a VLAN tag is passed as "
 			"an extension-header packet",
-		.steps = { { .pkt = { .family = 6, .nvlan = 1, .ext = true,
+		.steps = { { .pkt = { .family = 6,
+				      .nvlan = 1,
+				      .ext = true,
 				      .ext_type = PB_IPV6_HOPOPTS },
-			     PASSES, .ext_cnt = true } },
+			     PASSES,
+			     .ext_cnt = true } },
 	},
 	{
 		.desc = "Test that a bad IPv4 header checksum on a port that is not ours is "
@@ -1162,14 +1195,18 @@ static const struct row static_rows[] = {
 	{
 		.desc = "Test that an IPv4 UDP length 3 octets short of the IP payload (it fits) "
 			"is reflected",
-		.steps = { { .pkt = { .plen = 44, .udp_len_delta = -3 }, REFLECT,
-			     .ip_surplus = true, FLOW(0) } },
+		.steps = { { .pkt = { .plen = 44, .udp_len_delta = -3 },
+			     REFLECT,
+			     .ip_surplus = true,
+			     FLOW(0) } },
 	},
 	{
 		.desc = "Test that an IPv6 UDP length 3 octets short of the IP payload (it fits) "
 			"is reflected",
-		.steps = { { .pkt = { .family = 6, .plen = 44, .udp_len_delta = -3 }, REFLECT,
-			     .ip_surplus = true, FLOW(0) } },
+		.steps = { { .pkt = { .family = 6, .plen = 44, .udp_len_delta = -3 },
+			     REFLECT,
+			     .ip_surplus = true,
+			     FLOW(0) } },
 	},
 	{
 		.desc = "Test that an IPv6 request with UDP checksum 0 is dropped as malformed",
@@ -1192,8 +1229,10 @@ static const struct row static_rows[] = {
 	{
 		.desc = "Test that a grown 14-octet IPv4 request with UDP checksum 0 keeps "
 			"checksum 0",
-		.steps = { { .pkt = { .plen = 14, .breaks = PB_UDP_CSUM_ZERO }, REFLECT,
-			     .grown = true, FLOW(0) } },
+		.steps = { { .pkt = { .plen = 14, .breaks = PB_UDP_CSUM_ZERO },
+			     REFLECT,
+			     .grown = true,
+			     FLOW(0) } },
 	},
 
 	/* -- not unicast -- */
@@ -1262,8 +1301,7 @@ static const struct row static_rows[] = {
 			"program adds clock_offset_ns to the TAI clock)",
 		.clock_shift_s = 1000,
 		.steps = { { .pkt = { 0 }, REFLECT, FLOW(0) },
-			   { .pkt = { .family = 6, .plen = 14 }, REFLECT, .grown = true,
-			     FLOW(0) } },
+			   { .pkt = { .family = 6, .plen = 14 }, REFLECT, .grown = true, FLOW(0) } },
 	},
 	{
 		.desc = "Test that T2 and T3 follow a published clock offset of -37 s (a TAI "
@@ -1297,8 +1335,7 @@ static const struct row static_rows[] = {
 			"allowed",
 		.allowlist = true,
 		.allow = { "2001:db8:1::/48" },
-		.steps = { { .pkt = { .family = 6, .src = "2001:db8:99::1" },
-			     DROPS(NOT_ALLOWED) } },
+		.steps = { { .pkt = { .family = 6, .src = "2001:db8:99::1" }, DROPS(NOT_ALLOWED) } },
 	},
 	{
 		.desc = "Test that an enforced but empty allow-list drops every source",
@@ -1401,8 +1438,7 @@ static const struct row static_rows[] = {
 	{
 		.desc = "Test that a 43-octet IPv6 STAMP request is dropped as too short",
 		.ports = { LIGHT_STAMP },
-		.steps = { { .pkt = { .family = 6, .stamp = true, .plen = 43 },
-			     DROPS(TOO_SHORT) } },
+		.steps = { { .pkt = { .family = 6, .stamp = true, .plen = 43 }, DROPS(TOO_SHORT) } },
 	},
 	{
 		.desc = "Test that a 14-octet TWAMP-sized request to a STAMP port is dropped as "
@@ -1420,8 +1456,7 @@ static const struct row static_rows[] = {
 	},
 	{
 		.desc = "Test that a bad UDP length wins over a multicast destination",
-		.steps = { { .pkt = { .dst = "239.1.1.1", .udp_len_delta = 1 },
-			     DROPS(MALFORMED) } },
+		.steps = { { .pkt = { .dst = "239.1.1.1", .udp_len_delta = 1 }, DROPS(MALFORMED) } },
 	},
 	{
 		.desc = "Test that a zero IPv6 UDP checksum wins over a multicast destination",
@@ -1430,8 +1465,7 @@ static const struct row static_rows[] = {
 	},
 	{
 		.desc = "Test that source port 0 wins over a multicast source",
-		.steps = { { .pkt = { .src = "224.0.0.9", .sport_zero = true },
-			     DROPS(MALFORMED) } },
+		.steps = { { .pkt = { .src = "224.0.0.9", .sport_zero = true }, DROPS(MALFORMED) } },
 	},
 	{
 		.desc = "Test that a multicast destination wins over an unset clock",
@@ -1529,29 +1563,43 @@ static const struct row static_rows[] = {
 		.desc = "Test that a stateless STAMP port copies the sender's sequence number and "
 			"creates no flow",
 		.ports = { STATELESS_STAMP },
-		.steps = { { .pkt = { .stamp = true, .ssid = 9, .seq = 12345 }, REFLECT, STAMPFMT,
+		.steps = { { .pkt = { .stamp = true, .ssid = 9, .seq = 12345 },
+			     REFLECT,
+			     STAMPFMT,
 			     NOSTATE } },
 	},
 	{
 		.desc = "Test that two STAMP SSIDs from one sender are two flows with their own "
 			"sequence numbers",
 		.ports = { LIGHT_STAMP },
-		.steps = { { .pkt = { .stamp = true, .ssid = 1, .seq = 10 }, REFLECT, STAMPFMT,
+		.steps = { { .pkt = { .stamp = true, .ssid = 1, .seq = 10 },
+			     REFLECT,
+			     STAMPFMT,
 			     FLOW(0) },
-			   { .pkt = { .stamp = true, .ssid = 2, .seq = 20 }, REFLECT, STAMPFMT,
+			   { .pkt = { .stamp = true, .ssid = 2, .seq = 20 },
+			     REFLECT,
+			     STAMPFMT,
 			     FLOW(0) },
-			   { .pkt = { .stamp = true, .ssid = 1, .seq = 11 }, REFLECT, STAMPFMT,
+			   { .pkt = { .stamp = true, .ssid = 1, .seq = 11 },
+			     REFLECT,
+			     STAMPFMT,
 			     FLOW(1) },
-			   { .pkt = { .stamp = true, .ssid = 2, .seq = 21 }, REFLECT, STAMPFMT,
+			   { .pkt = { .stamp = true, .ssid = 2, .seq = 21 },
+			     REFLECT,
+			     STAMPFMT,
 			     FLOW(1) },
-			   { .pkt = { .stamp = true, .ssid = 1, .seq = 12 }, REFLECT, STAMPFMT,
+			   { .pkt = { .stamp = true, .ssid = 1, .seq = 12 },
+			     REFLECT,
+			     STAMPFMT,
 			     FLOW(2) } },
 	},
 	{
 		.desc = "Test that two ports of different formats keep separate flows",
 		.ports = { LIGHT_TWAMP, PORT(OTHER_PORT, XT_PORT_LIGHT, XT_FMT_STAMP) },
 		.steps = { { .pkt = { 0 }, REFLECT, FLOW(0) },
-			   { .pkt = { .dport = OTHER_PORT, .stamp = true }, REFLECT, STAMPFMT,
+			   { .pkt = { .dport = OTHER_PORT, .stamp = true },
+			     REFLECT,
+			     STAMPFMT,
 			     FLOW(0) },
 			   { .pkt = { 0 }, REFLECT, FLOW(1) } },
 	},
@@ -1561,25 +1609,37 @@ static const struct row static_rows[] = {
 		.desc = "Test that a negotiated session hit sets the session's DSCP, keeps ECN "
 			"and counts into the session entry",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS, XT_FMT_TWAMP) },
-		.sess = { { .used = true, .format = XT_FMT_TWAMP, .flags = XT_SESS_SET_DSCP,
-			    .dscp = 34, .state = XT_SESS_STARTED } },
+		.sess = { { .used = true,
+			    .format = XT_FMT_TWAMP,
+			    .flags = XT_SESS_SET_DSCP,
+			    .dscp = 34,
+			    .state = XT_SESS_STARTED } },
 		.steps = { { .pkt = { .seq = 100 }, REFLECT, SET_DSCP(34), SESS(0) },
 			   { .pkt = { .seq = 101 }, REFLECT, SET_DSCP(34), SESS(1) },
-			   { .pkt = { .seq = 102, .plen = 14 }, REFLECT, .grown = true,
-			     SET_DSCP(34), SESS(2) } },
+			   { .pkt = { .seq = 102, .plen = 14 },
+			     REFLECT,
+			     .grown = true,
+			     SET_DSCP(34),
+			     SESS(2) } },
 	},
 	{
 		.desc = "Test that an IPv6 session hit sets the traffic class DSCP and keeps ECN",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS, XT_FMT_TWAMP) },
-		.sess = { { .used = true, .v6 = true, .format = XT_FMT_TWAMP,
-			    .flags = XT_SESS_SET_DSCP, .dscp = 10, .state = XT_SESS_STARTED } },
+		.sess = { { .used = true,
+			    .v6 = true,
+			    .format = XT_FMT_TWAMP,
+			    .flags = XT_SESS_SET_DSCP,
+			    .dscp = 10,
+			    .state = XT_SESS_STARTED } },
 		.steps = { { .pkt = { .family = 6, .tos = 0x02 }, REFLECT, SET_DSCP(10), SESS(0) },
 			   { .pkt = { .family = 6 }, REFLECT, SET_DSCP(10), SESS(1) } },
 	},
 	{
 		.desc = "Test that a session without XT_SESS_SET_DSCP keeps the received TOS",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS, XT_FMT_TWAMP) },
-		.sess = { { .used = true, .format = XT_FMT_TWAMP, .dscp = 34,
+		.sess = { { .used = true,
+			    .format = XT_FMT_TWAMP,
+			    .dscp = 34,
 			    .state = XT_SESS_STARTED } },
 		.steps = { { .pkt = { 0 }, REFLECT, SESS(0) } },
 	},
@@ -1587,7 +1647,9 @@ static const struct row static_rows[] = {
 		.desc = "Test that a stateless session copies the sender's sequence number and "
 			"still counts packets",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS, XT_FMT_TWAMP) },
-		.sess = { { .used = true, .format = XT_FMT_TWAMP, .flags = XT_SESS_STATELESS,
+		.sess = { { .used = true,
+			    .format = XT_FMT_TWAMP,
+			    .flags = XT_SESS_STATELESS,
 			    .state = XT_SESS_STARTED } },
 		.steps = { { .pkt = { .seq = 555 }, REFLECT, SESS_COPY(1) },
 			   { .pkt = { .seq = 556 }, REFLECT, SESS_COPY(2) } },
@@ -1611,37 +1673,44 @@ static const struct row static_rows[] = {
 		.desc = "Test that a STAMP session is keyed by its SSID: another SSID misses "
 			"and is passed on a sessions-only port",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS, XT_FMT_STAMP) },
-		.sess = { { .used = true, .ssid = 0x0102, .format = XT_FMT_STAMP,
+		.sess = { { .used = true,
+			    .ssid = 0x0102,
+			    .format = XT_FMT_STAMP,
 			    .state = XT_SESS_STARTED } },
-		.steps = { { .pkt = { .stamp = true, .ssid = 0x0102 }, REFLECT, STAMPFMT,
-			     SESS(0) },
+		.steps = { { .pkt = { .stamp = true, .ssid = 0x0102 }, REFLECT, STAMPFMT, SESS(0) },
 			   { .pkt = { .stamp = true, .ssid = 0x0103 }, PASSES },
-			   { .pkt = { .stamp = true, .ssid = 0x0102 }, REFLECT, STAMPFMT,
-			     SESS(1) } },
+			   { .pkt = { .stamp = true, .ssid = 0x0102 }, REFLECT, STAMPFMT, SESS(1) } },
 	},
 	{
 		.desc = "Test that a session miss on a sessions-only port is passed unchanged",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS, XT_FMT_TWAMP) },
-		.sess = { { .used = true, .sport = 1234, .format = XT_FMT_TWAMP,
+		.sess = { { .used = true,
+			    .sport = 1234,
+			    .format = XT_FMT_TWAMP,
 			    .state = XT_SESS_STARTED } },
-		.steps = { { .pkt = { 0 }, PASSES },
-			   { .pkt = { .family = 6 }, PASSES } },
+		.steps = { { .pkt = { 0 }, PASSES }, { .pkt = { .family = 6 }, PASSES } },
 	},
 	{
 		.desc = "Test that a session miss on a sessions + light port falls back to the "
 			"light reflector",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS | XT_PORT_LIGHT, XT_FMT_TWAMP) },
-		.sess = { { .used = true, .sport = 1234, .format = XT_FMT_TWAMP,
-			    .flags = XT_SESS_SET_DSCP, .dscp = 8, .state = XT_SESS_STARTED } },
-		.steps = { { .pkt = { 0 }, REFLECT, FLOW(0) },
-			   { .pkt = { 0 }, REFLECT, FLOW(1) } },
+		.sess = { { .used = true,
+			    .sport = 1234,
+			    .format = XT_FMT_TWAMP,
+			    .flags = XT_SESS_SET_DSCP,
+			    .dscp = 8,
+			    .state = XT_SESS_STARTED } },
+		.steps = { { .pkt = { 0 }, REFLECT, FLOW(0) }, { .pkt = { 0 }, REFLECT, FLOW(1) } },
 	},
 	{
 		.desc = "Test that a session hit on a sessions + light port uses the session, "
 			"not a light flow",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS | XT_PORT_LIGHT, XT_FMT_TWAMP) },
-		.sess = { { .used = true, .format = XT_FMT_TWAMP, .flags = XT_SESS_SET_DSCP,
-			    .dscp = 8, .state = XT_SESS_STARTED } },
+		.sess = { { .used = true,
+			    .format = XT_FMT_TWAMP,
+			    .flags = XT_SESS_SET_DSCP,
+			    .dscp = 8,
+			    .state = XT_SESS_STARTED } },
 		.steps = { { .pkt = { 0 }, REFLECT, SET_DSCP(8), SESS(0) },
 			   { .pkt = { .sport = 1234 }, REFLECT, FLOW(0) },
 			   { .pkt = { 0 }, REFLECT, SET_DSCP(8), SESS(1) } },
@@ -1664,7 +1733,9 @@ static const struct row static_rows[] = {
 	{
 		.desc = "Test that a session whose stop deadline has passed drops its packets",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS, XT_FMT_TWAMP) },
-		.sess = { { .used = true, .format = XT_FMT_TWAMP, .state = XT_SESS_STARTED,
+		.sess = { { .used = true,
+			    .format = XT_FMT_TWAMP,
+			    .state = XT_SESS_STARTED,
 			    .stop = -1 } },
 		.steps = { { .pkt = { 0 }, DROPS(SESSION_STOPPED) } },
 	},
@@ -1672,14 +1743,19 @@ static const struct row static_rows[] = {
 		.desc = "Test that an IPv6 session whose stop deadline has passed drops its "
 			"packets",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS | XT_PORT_LIGHT, XT_FMT_TWAMP) },
-		.sess = { { .used = true, .v6 = true, .format = XT_FMT_TWAMP,
-			    .state = XT_SESS_STARTED, .stop = -1 } },
+		.sess = { { .used = true,
+			    .v6 = true,
+			    .format = XT_FMT_TWAMP,
+			    .state = XT_SESS_STARTED,
+			    .stop = -1 } },
 		.steps = { { .pkt = { .family = 6 }, DROPS(SESSION_STOPPED) } },
 	},
 	{
 		.desc = "Test that a session whose stop deadline is still ahead is reflected",
 		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS, XT_FMT_TWAMP) },
-		.sess = { { .used = true, .format = XT_FMT_TWAMP, .state = XT_SESS_STARTED,
+		.sess = { { .used = true,
+			    .format = XT_FMT_TWAMP,
+			    .state = XT_SESS_STARTED,
 			    .stop = 1 } },
 		.steps = { { .pkt = { 0 }, REFLECT, SESS(0) } },
 	},
@@ -1720,7 +1796,9 @@ static const char *stack_name(const struct pkt_spec *s)
 
 	snprintf(buf, sizeof(buf), "%s%s%s%s", s->family == 6 ? "IPv6" : "IPv4",
 		 s->opt_len ? " with options" : "",
-		 s->nvlan == 1 ? " (802.1Q)" : s->nvlan == 2 ? " (802.1ad + 802.1Q)" : "",
+		 s->nvlan == 1 ? " (802.1Q)" :
+		 s->nvlan == 2 ? " (802.1ad + 802.1Q)" :
+				 "",
 		 s->stamp ? " STAMP" : "");
 	return buf;
 }
@@ -1737,23 +1815,29 @@ static void gen_ihl_rows(void)
 
 		r->steps[0] = (struct step){ .pkt = { .opt_len = (uint8_t)((ihl - 5) * 4),
 						      .seq = (uint32_t)ihl },
-					     REFLECT, FLOW(0) };
+					     REFLECT,
+					     FLOW(0) };
 	}
 	for (ihl = 6; ihl <= 15; ihl += 9) {
 		struct row *r = new_row("Test that an IPv4 STAMP request with IHL %d is "
-					"reflected with the options kept", ihl);
+					"reflected with the options kept",
+					ihl);
 
 		r->ports[0] = (struct port_cfg)LIGHT_STAMP;
 		r->steps[0] = (struct step){ .pkt = { .opt_len = (uint8_t)((ihl - 5) * 4),
-						      .stamp = true, .ssid = 0x55aa },
-					     REFLECT, STAMPFMT, FLOW(0) };
+						      .stamp = true,
+						      .ssid = 0x55aa },
+					     REFLECT,
+					     STAMPFMT,
+					     FLOW(0) };
 	}
 }
 
 static void gen_size_rows(void)
 {
-	static const int twamp4[] = { 42, 43, 44, 45, 64, 100, 255, 256, 511, 512, 1000,
-				      1471, 1472 };
+	static const int twamp4[] = {
+		42, 43, 44, 45, 64, 100, 255, 256, 511, 512, 1000, 1471, 1472
+	};
 	static const int twamp6[] = { 15, 27, 40, 42, 100, 1000, 1451, 1452 };
 	static const int stamp4[] = { 45, 47, 48, 100, 1000, 1471, 1472 };
 	static const int stamp6[] = { 45, 1452 };
@@ -1764,40 +1848,51 @@ static void gen_size_rows(void)
 	/* Every short TWAMP length grows to 41; odd lengths also exercise checksum padding. */
 	for (L = 14; L < 41; L++) {
 		r = new_row("Test that a %d-octet IPv4 TWAMP request grows to a 41-octet reply", L);
-		r->steps[0] = (struct step){ .pkt = { .plen = L, .seq = (uint32_t)L }, REFLECT,
-					     .grown = true, FLOW(0) };
+		r->steps[0] = (struct step){
+			.pkt = { .plen = L, .seq = (uint32_t)L }, REFLECT, .grown = true, FLOW(0)
+		};
 	}
 	for (i = 0; i < sizeof(twamp4) / sizeof(twamp4[0]); i++) {
 		r = new_row("Test that a %d-octet IPv4 TWAMP request gets a reply of the same "
-			    "length with its padding kept", twamp4[i]);
+			    "length with its padding kept",
+			    twamp4[i]);
 		r->steps[0] = (struct step){ .pkt = { .plen = twamp4[i] }, REFLECT, FLOW(0) };
 	}
 	for (i = 0; i < sizeof(twamp6) / sizeof(twamp6[0]); i++) {
-		r = new_row("Test that a %d-octet IPv6 TWAMP request gets a %s reply",
-			    twamp6[i], twamp6[i] < 41 ? "grown 41-octet" : "same-length");
-		r->steps[0] = (struct step){ .pkt = { .family = 6, .plen = twamp6[i] }, REFLECT,
-					     .grown = twamp6[i] < 41, FLOW(0) };
+		r = new_row("Test that a %d-octet IPv6 TWAMP request gets a %s reply", twamp6[i],
+			    twamp6[i] < 41 ? "grown 41-octet" : "same-length");
+		r->steps[0] = (struct step){ .pkt = { .family = 6, .plen = twamp6[i] },
+					     REFLECT,
+					     .grown = twamp6[i] < 41,
+					     FLOW(0) };
 	}
 	for (i = 0; i < sizeof(stamp4) / sizeof(stamp4[0]); i++) {
 		r = new_row("Test that a %d-octet IPv4 STAMP request gets a same-length reply "
-			    "with its TLV octets kept", stamp4[i]);
+			    "with its TLV octets kept",
+			    stamp4[i]);
 		r->ports[0] = (struct port_cfg)LIGHT_STAMP;
 		r->steps[0] = (struct step){ .pkt = { .stamp = true, .ssid = 7, .plen = stamp4[i] },
-					     REFLECT, STAMPFMT, FLOW(0) };
+					     REFLECT,
+					     STAMPFMT,
+					     FLOW(0) };
 	}
 	for (i = 0; i < sizeof(stamp6) / sizeof(stamp6[0]); i++) {
 		r = new_row("Test that a %d-octet IPv6 STAMP request gets a same-length reply "
-			    "with its TLV octets kept", stamp6[i]);
+			    "with its TLV octets kept",
+			    stamp6[i]);
 		r->ports[0] = (struct port_cfg)LIGHT_STAMP;
-		r->steps[0] = (struct step){ .pkt = { .family = 6, .stamp = true, .ssid = 7,
-						      .plen = stamp6[i] },
-					     REFLECT, STAMPFMT, FLOW(0) };
+		r->steps[0] = (struct step){
+			.pkt = { .family = 6, .stamp = true, .ssid = 7, .plen = stamp6[i] },
+			REFLECT,
+			STAMPFMT,
+			FLOW(0)
+		};
 	}
 	r = new_row("Test that a 1472-octet IPv4 request behind two VLAN tags is reflected");
 	r->steps[0] = (struct step){ .pkt = { .nvlan = 2, .plen = 1472 }, REFLECT, FLOW(0) };
 	r = new_row("Test that a 1452-octet IPv6 request behind two VLAN tags is reflected");
-	r->steps[0] = (struct step){ .pkt = { .family = 6, .nvlan = 2, .plen = 1452 }, REFLECT,
-				     FLOW(0) };
+	r->steps[0] =
+		(struct step){ .pkt = { .family = 6, .nvlan = 2, .plen = 1452 }, REFLECT, FLOW(0) };
 	r = new_row("Test that a 1432-octet IPv4 request with 40 octets of options (a full "
 		    "1500-octet packet) is reflected");
 	r->steps[0] = (struct step){ .pkt = { .opt_len = 40, .plen = 1432 }, REFLECT, FLOW(0) };
@@ -1845,10 +1940,11 @@ static void gen_truncation_rows(void)
 			bool in_hdr = t < p.payload_off;
 			struct row *r;
 
-			r = new_row("Test that an %s frame cut at %zu of %zu octets (inside the %s) "
-				    "is %s",
-				    stack_name(&bases[b]), t, p.len, layer_at(&p, t),
-				    in_hdr ? "passed unchanged" : "dropped as malformed");
+			r = new_row(
+				"Test that an %s frame cut at %zu of %zu octets (inside the %s) "
+				"is %s",
+				stack_name(&bases[b]), t, p.len, layer_at(&p, t),
+				in_hdr ? "passed unchanged" : "dropped as malformed");
 			if (bases[b].stamp)
 				r->ports[0] = (struct port_cfg)LIGHT_STAMP;
 			r->steps[0].pkt = bases[b];
@@ -1895,9 +1991,8 @@ static void test_checksum_rfc1071_example(void **state)
 static void test_checksum_ipv4_known_header(void **state)
 {
 	/* A classic worked example: 192.168.0.1 -> 192.168.0.199, UDP, checksum b861. */
-	static const uint8_t h[20] = { 0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00,
-				       0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01,
-				       0xc0, 0xa8, 0x00, 0xc7 };
+	static const uint8_t h[20] = { 0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+				       0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7 };
 	uint8_t bad[20];
 
 	(void)state;
@@ -1916,8 +2011,8 @@ static void test_checksum_udp_known(void **state)
 	 * tshark 4.0 (-o udp.check_checksum:TRUE, udp.checksum.status Good).
 	 */
 	static const uint8_t src[4] = { 192, 0, 2, 10 }, dst[4] = { 198, 51, 100, 1 };
-	static const uint8_t udp[14] = { 0x9c, 0x41, 0x03, 0x5e, 0x00, 0x0e, 0x00, 0x00,
-					 'T', 'W', 'A', 'M', 'P', '!' };
+	static const uint8_t udp[14] = { 0x9c, 0x41, 0x03, 0x5e, 0x00, 0x0e, 0x00,
+					 0x00, 'T',  'W',  'A',	 'M',  'P',  '!' };
 	static const uint8_t src6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 0x10 };
 	static const uint8_t dst6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 0x01 };
 
@@ -1930,8 +2025,10 @@ static void test_checksum_udp_known(void **state)
 static void test_pktbuild_valid_frames(void **state)
 {
 	static const struct pkt_spec specs[] = {
-		{ .family = 4 }, { .family = 4, .nvlan = 2, .opt_len = 8, .plen = 17 },
-		{ .family = 6 }, { .family = 6, .nvlan = 1, .plen = 14 },
+		{ .family = 4 },
+		{ .family = 4, .nvlan = 2, .opt_len = 8, .plen = 17 },
+		{ .family = 6 },
+		{ .family = 6, .nvlan = 1, .plen = 14 },
 	};
 	size_t i;
 
@@ -1973,7 +2070,8 @@ static void test_pktbuild_damage(void **state)
 
 	(void)state;
 	build_request(&(struct pkt_spec){ .breaks = PB_BAD_IP_CSUM | PB_UDP_CSUM_ZERO,
-					   .frag = PB_IP_MF | 3, .pad_to = 200 },
+					  .frag = PB_IP_MF | 3,
+					  .pad_to = 200 },
 		      &p);
 	assert_false(ck_ipv4_header_ok(p.data + p.ip_off, p.ip_hlen));
 	assert_int_equal(ck_get16(p.data + p.l4_off + 6), 0);
@@ -1982,9 +2080,10 @@ static void test_pktbuild_damage(void **state)
 	assert_int_equal(ck_get16(p.data + p.ip_off + 2), p.ip_end - p.ip_off);
 	assert_int_equal(p.data[199], 0xee);
 
-	build_request(&(struct pkt_spec){ .family = 6, .ext = true,
-					   .ext_type = PB_IPV6_HOPOPTS, .truncate = 50 },
-		      &p);
+	build_request(
+		&(struct pkt_spec){
+			.family = 6, .ext = true, .ext_type = PB_IPV6_HOPOPTS, .truncate = 50 },
+		&p);
 	assert_int_equal(p.len, 50);
 	assert_int_equal(p.data[p.ip_off + 6], PB_IPV6_HOPOPTS);
 	assert_int_equal(p.data[p.ip_off + 40], 17);
@@ -2126,10 +2225,9 @@ int main(void)
 		tests[nself + i].test_func = test_row;
 		tests[nself + i].initial_state = &rows[i];
 	}
-	failed = _cmocka_run_group_tests("xdp", tests, nself + nrows, group_setup,
-					 group_teardown);
-	printf("xdp_test: %u of %zu table rows run (%u BPF test runs), %u failed%s%s\n",
-	       g.rows_run, nrows, g.runs, g.rows_failed, g.skip_reason ? "; skipped: " : "",
+	failed = _cmocka_run_group_tests("xdp", tests, nself + nrows, group_setup, group_teardown);
+	printf("xdp_test: %u of %zu table rows run (%u BPF test runs), %u failed%s%s\n", g.rows_run,
+	       nrows, g.runs, g.rows_failed, g.skip_reason ? "; skipped: " : "",
 	       g.skip_reason ? g.skip_reason : "");
 	free(tests);
 	if (failed)
