@@ -28,6 +28,7 @@
 #define XT_MAP_ALLOW "xtwamp_allow"
 #define XT_MAP_RATE "xtwamp_ratelim"
 #define XT_MAP_COUNTERS "xtwamp_counters"
+#define XT_MAP_XSKS "xtwamp_xsks"
 #define XT_PIN_LINK_PREFIX "link_" /* + interface name: one XDP link per interface */
 
 #define XT_MAX_SESSIONS 65536	  /* negotiated sessions (control server) */
@@ -118,6 +119,10 @@ struct xt_session_key {
 /* xt_session.flags */
 #define XT_SESS_STATELESS 0x01 /* copy the sender's sequence number */
 #define XT_SESS_SET_DSCP 0x02  /* reply with .dscp instead of the received DSCP */
+#define XT_SESS_USERSPACE 0x04 /* authenticated/encrypted: count, stamp T2 into the
+				* metadata (struct xt_xsk_meta) and redirect to the
+				* AF_XDP socket of the receive queue (XDP_PASS to the
+				* UDP socket fallback when there is none) */
 
 /* xt_session.state (negotiated sessions; light flows are always STARTED) */
 enum xt_session_state {
@@ -147,6 +152,23 @@ struct xt_session {
 	__u64 first_rx_ns; /* BPF clock of the first request (0 = none yet) */
 	__u64 last_rx_ns;  /* BPF clock of the latest request */
 };
+
+/*
+ * Metadata in front of a frame redirected to AF_XDP (bpf_xdp_adjust_meta):
+ * T2 as the XDP program took it, so user space reports when the packet
+ * arrived, not when it got around to reading it.
+ */
+#define XT_XSK_META_MAGIC 0x7477 /* "tw" */
+struct xt_xsk_meta {
+	__u64 t2_tai_ns; /* BPF clock (TAI ns); add xt_config.clock_offset_ns for realtime */
+	__u8 ttl;        /* received TTL / Hop Limit: the Sender TTL */
+	__u8 tos;        /* received TOS / Traffic Class */
+	__u16 magic;     /* XT_XSK_META_MAGIC */
+	__u32 pad;
+};
+
+/* xtwamp_xsks: XSKMAP indexed by receive queue; XT_MAX_QUEUES entries. */
+#define XT_MAX_QUEUES 64
 
 /* xt_config.flags */
 #define XT_CFG_CLOCK_VALID 0x01	       /* clock_offset_ns has been published */
