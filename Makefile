@@ -12,7 +12,7 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz
+LDLIBS   := -lxdp -lbpf -lelf -lz -lcrypto
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 	      -Iinclude -Ivmlinux -Ibpf $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 

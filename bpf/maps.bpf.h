@@ -56,6 +56,18 @@ struct {
 	__type(value, __u64);
 } xtwamp_counters SEC(".maps");
 
+/*
+ * AF_XDP sockets of xtwampd's authenticated/encrypted path, one per receive
+ * queue (key = rx_queue_index).  An empty slot makes the redirect fall back
+ * to XDP_PASS, where xtwampd's UDP socket takes the packet.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, XT_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xtwamp_xsks SEC(".maps");
+
 /* Bump one per-CPU counter. */
 static __always_inline void count(enum xt_counter id)
 {

@@ -117,6 +117,53 @@ static __always_inline bool reply_payload_len(__u8 format, __u32 req_len, __u32 
 	return req_len >= XT_TWAMP_SENDER_MIN;
 }
 
+/* Received after Stop-Sessions' deadline, or before Start-Sessions. */
+static __always_inline bool session_stopped(const struct xt_session *sess, __u64 t2)
+{
+	return sess->state != XT_SESS_STARTED ||
+	       (sess->stop_deadline_ns && t2 > sess->stop_deadline_ns);
+}
+
+/*
+ * Authenticated/encrypted sessions (XT_SESS_USERSPACE): AES and HMAC-SHA1
+ * are xtwampd's job.  Count the request here (its sequence number is
+ * encrypted: last_sender_seq and next_seq belong to user space), put T2 and
+ * the received TTL/TOS in front of the frame (struct xt_xsk_meta) and hand
+ * it to the AF_XDP socket of this receive queue.  With no socket in that
+ * slot the redirect returns XDP_PASS and xtwampd's UDP socket gets it.  A
+ * driver without metadata support still gets the frame: user space sees no
+ * magic and takes its own clock.
+ */
+static __always_inline int to_userspace(struct xdp_md *ctx, struct xt_session *sess,
+					const struct pkt *pkt, __u32 req_len, __u64 t2)
+{
+	struct xt_xsk_meta *meta;
+	void *data;
+
+	if (session_stopped(sess, t2))
+		return drop(XT_CNT_DROP_SESSION_STOPPED);
+	if (req_len < sizeof(struct xt_twamp_sender_auth))
+		return drop(XT_CNT_DROP_TOO_SHORT);
+	__sync_fetch_and_add(&sess->rx_packets, 1);
+	if (!sess->first_rx_ns)
+		sess->first_rx_ns = t2;
+	sess->last_rx_ns = t2;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)) == 0) {
+		meta = (void *)(long)ctx->data_meta;
+		data = (void *)(long)ctx->data;
+		if ((void *)(meta + 1) <= data) {
+			meta->t2_tai_ns = t2;
+			meta->ttl = pkt->ttl;
+			meta->tos = pkt->tos;
+			meta->magic = XT_XSK_META_MAGIC;
+			meta->pad = 0;
+		}
+	}
+	count(XT_CNT_REDIRECTED_USERSPACE);
+	return bpf_redirect_map(&xtwamp_xsks, ctx->rx_queue_index, XDP_PASS);
+}
+
 static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 {
 	struct pkt pkt = {};
@@ -208,10 +255,11 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	if (!source_within_rate(&pkt.key.sender_addr, t2, cfg))
 		return drop(XT_CNT_DROP_RATE_LIMITED);
 	req_len = pkt.udp_len - sizeof(struct udphdr);
+	if (sess && (sess_flags & XT_SESS_USERSPACE))
+		return to_userspace(ctx, sess, &pkt, req_len, t2);
 	if (!reply_payload_len(format, req_len, &reply_len))
 		return drop(XT_CNT_DROP_TOO_SHORT);
-	if (sess && (sess->state != XT_SESS_STARTED ||
-		     (sess->stop_deadline_ns && t2 > sess->stop_deadline_ns)))
+	if (sess && session_stopped(sess, t2))
 		return drop(XT_CNT_DROP_SESSION_STOPPED);
 
 	/* 4. The request's first octets, which the reply header overwrites. */

@@ -69,7 +69,9 @@
 	X(RX_TIMESTAMP_HW, "rx_timestamp_hw_total", "T2 taken from the NIC's RX timestamp")    \
 	X(RX_TIMESTAMP_SW, "rx_timestamp_sw_total", "T2 taken from the kernel clock")          \
 	X(RX_TIMESTAMP_HW_REJECTED, "rx_timestamp_hw_rejected_total",                          \
-	  "NIC RX timestamps more than 1 ms from the kernel clock (software used)")
+	  "NIC RX timestamps more than 1 ms from the kernel clock (software used)")            \
+	X(REDIRECTED_USERSPACE, "redirected_userspace_total",                                  \
+	  "authenticated/encrypted test packets handed to xtwampd (AF_XDP or socket)")
 
 enum xt_counter {
 #define XT_COUNTER_ENUM(id, name, help) XT_CNT_##id,
@@ -119,7 +121,8 @@ struct xt_session_key {
 /* xt_session.flags */
 #define XT_SESS_STATELESS 0x01 /* copy the sender's sequence number */
 #define XT_SESS_SET_DSCP 0x02  /* reply with .dscp instead of the received DSCP */
-#define XT_SESS_USERSPACE 0x04 /* authenticated/encrypted: count, stamp T2 into the
+#define XT_SESS_USERSPACE \
+	0x04 /* authenticated/encrypted: count, stamp T2 into the
 				* metadata (struct xt_xsk_meta) and redirect to the
 				* AF_XDP socket of the receive queue (XDP_PASS to the
 				* UDP socket fallback when there is none) */
@@ -161,9 +164,9 @@ struct xt_session {
 #define XT_XSK_META_MAGIC 0x7477 /* "tw" */
 struct xt_xsk_meta {
 	__u64 t2_tai_ns; /* BPF clock (TAI ns); add xt_config.clock_offset_ns for realtime */
-	__u8 ttl;        /* received TTL / Hop Limit: the Sender TTL */
-	__u8 tos;        /* received TOS / Traffic Class */
-	__u16 magic;     /* XT_XSK_META_MAGIC */
+	__u8 ttl;	 /* received TTL / Hop Limit: the Sender TTL */
+	__u8 tos;	 /* received TOS / Traffic Class */
+	__u16 magic;	 /* XT_XSK_META_MAGIC */
 	__u32 pad;
 };
 

@@ -203,13 +203,13 @@ static inline __u64 xt_ntp64_to_unix_ns(__u64 ntp64)
 #define XT_MODE_UNAUTHENTICATED 0x001
 #define XT_MODE_AUTHENTICATED 0x002
 #define XT_MODE_ENCRYPTED 0x004
-#define XT_MODE_MIXED 0x008              /* RFC 5618: encrypted control, unauth. test */
+#define XT_MODE_MIXED 0x008		  /* RFC 5618: encrypted control, unauth. test */
 #define XT_MODE_INDIVIDUAL_SESSIONS 0x010 /* RFC 5938 */
-#define XT_MODE_REFLECT_OCTETS 0x020     /* RFC 6038 */
-#define XT_MODE_SYMMETRICAL_SIZE 0x040   /* RFC 6038 */
+#define XT_MODE_REFLECT_OCTETS 0x020	  /* RFC 6038 */
+#define XT_MODE_SYMMETRICAL_SIZE 0x040	  /* RFC 6038 */
 #define XT_MODE_SECURITY_MASK 0x00f
-#define XT_MODE_CONTROL_CIPHER 0x00e     /* modes whose control stream is encrypted */
-#define XT_MODE_TEST_CIPHER 0x006        /* modes whose test packets are HMACed */
+#define XT_MODE_CONTROL_CIPHER 0x00e /* modes whose control stream is encrypted */
+#define XT_MODE_TEST_CIPHER 0x006    /* modes whose test packets are HMACed */
 
 /* Accept values, RFC 4656 §3.3. */
 enum xt_accept {
@@ -285,8 +285,8 @@ struct xt_request_tw_session {
 	struct xt_ntp_ts start_time;
 	struct xt_ntp_ts timeout;
 	__be32 type_p;
-	__be16 octets_to_reflect;       /* RFC 6038 */
-	__be16 padding_to_reflect_len;  /* RFC 6038 */
+	__be16 octets_to_reflect;      /* RFC 6038 */
+	__be16 padding_to_reflect_len; /* RFC 6038 */
 	__u8 mbz[4];
 	__u8 hmac[XT_HMAC_LEN];
 } XT_PACKED;
@@ -298,7 +298,7 @@ struct xt_accept_session {
 	__be16 port;
 	__u8 sid[XT_SID_LEN];
 	__be16 reflected_octets; /* RFC 6038 */
-	__be16 server_octets;    /* RFC 6038 */
+	__be16 server_octets;	 /* RFC 6038 */
 	__u8 mbz2[8];
 	__u8 hmac[XT_HMAC_LEN];
 } XT_PACKED;

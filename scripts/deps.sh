@@ -12,10 +12,10 @@ set -euo pipefail
 
 PACKAGES=(
 	# build
-	clang llvm libbpf-dev bpftool libxdp-dev libelf-dev zlib1g-dev
+	clang llvm libbpf-dev bpftool libxdp-dev libelf-dev zlib1g-dev libssl-dev
 	pkg-config make gcc libc6-dev
 	# unit tests
-	libcmocka-dev
+	libcmocka-dev openssl # openssl: the CLI computes test_crypto's vectors
 	clang-format # tests/run.sh lint: the .clang-format style check
 	# end-to-end tests and demo
 	iproute2     # ip netns, ip link ... xdp

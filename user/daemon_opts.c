@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "daemon_opts.h"
@@ -23,6 +24,20 @@ enum {
 	OPT_RX_TS,
 	OPT_NO_RESERVE,
 	OPT_VERSION,
+	OPT_CONTROL_PORT,
+	OPT_CONTROL_ADDR,
+	OPT_NO_CONTROL,
+	OPT_MODES,
+	OPT_KEYS,
+	OPT_MAX_COUNT_EXP,
+	OPT_REFWAIT,
+	OPT_SERVWAIT,
+	OPT_MAX_CONNECTIONS,
+	OPT_MAX_CONN_PER_CLIENT,
+	OPT_MAX_SESSIONS,
+	OPT_MAX_SESS_PER_CONN,
+	OPT_CONTROL_ALLOW,
+	OPT_REQUIRE_AUTH,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +53,20 @@ static const struct option long_options[] = {
 	{ "pin-path", required_argument, NULL, OPT_PIN_PATH },
 	{ "rx-timestamp", required_argument, NULL, OPT_RX_TS },
 	{ "no-reserve-ports", no_argument, NULL, OPT_NO_RESERVE },
+	{ "control-port", required_argument, NULL, OPT_CONTROL_PORT },
+	{ "control-addr", required_argument, NULL, OPT_CONTROL_ADDR },
+	{ "no-control", no_argument, NULL, OPT_NO_CONTROL },
+	{ "modes", required_argument, NULL, OPT_MODES },
+	{ "keys", required_argument, NULL, OPT_KEYS },
+	{ "max-count-exponent", required_argument, NULL, OPT_MAX_COUNT_EXP },
+	{ "refwait", required_argument, NULL, OPT_REFWAIT },
+	{ "servwait", required_argument, NULL, OPT_SERVWAIT },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "max-connections-per-client", required_argument, NULL, OPT_MAX_CONN_PER_CLIENT },
+	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
+	{ "max-sessions-per-connection", required_argument, NULL, OPT_MAX_SESS_PER_CONN },
+	{ "control-allow", required_argument, NULL, OPT_CONTROL_ALLOW },
+	{ "require-auth", required_argument, NULL, OPT_REQUIRE_AUTH },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -78,6 +107,38 @@ void xtwampd_usage(FILE *out)
 		"      --rate-burst N       packets a source may send back to back\n"
 		"                           (default: a tenth of a second's worth, at least 10)\n"
 		"\n"
+		"TWAMP-Control server (RFC 5357 §3; negotiated sessions):\n"
+		"      --control-port PORT  TCP port of TWAMP-Control (default %d)\n"
+		"      --control-addr ADDR  listen on ADDR only (repeatable; default: one\n"
+		"                           dual-stack [::] socket, or 0.0.0.0 without IPv6;\n"
+		"                           an explicit :: is IPv6 only)\n"
+		"      --no-control         no TWAMP-Control server: TWAMP Light / STAMP only\n"
+		"      --modes LIST         modes offered: comma list of unauthenticated,\n"
+		"                           authenticated, encrypted, mixed, individual,\n"
+		"                           reflect-octets, symmetrical-size, or a number\n"
+		"                           (default: unauthenticated,individual,reflect-octets,\n"
+		"                           symmetrical-size, plus authenticated,encrypted,mixed\n"
+		"                           with --keys)\n"
+		"      --keys FILE          shared secrets for authenticated/encrypted/mixed\n"
+		"                           modes: lines of \"KeyID hex-passphrase\"; keep it\n"
+		"                           chmod 600\n"
+		"      --max-count-exponent E  PBKDF2 Count in the greeting is 2^E (10-31,\n"
+		"                           default %d: RFC 8913)\n"
+		"      --servwait S         close a control connection idle S seconds, or one\n"
+		"                           stuck inside a message (default %d; paused while its\n"
+		"                           sessions run, RFC 5357 §3.1)\n"
+		"      --refwait S          end a started session that received nothing for S\n"
+		"                           seconds (default %d, RFC 5357 §4.2)\n"
+		"      --max-connections N  control connections at once (default %d)\n"
+		"      --max-connections-per-client N  from one address (default %d)\n"
+		"      --max-sessions N     negotiated sessions at once (default %d)\n"
+		"      --max-sessions-per-connection N  (default %d)\n"
+		"      --control-allow PREFIX  accept control connections only from PREFIX\n"
+		"                           (repeatable, comma lists; default everyone)\n"
+		"      --require-auth PREFIX  offer clients in PREFIX only authenticated and\n"
+		"                           encrypted modes (not unauthenticated, not mixed,\n"
+		"                           whose test packets are unauthenticated); needs --keys\n"
+		"\n"
 		"Other:\n"
 		"      --pin-path DIR       where maps and links are pinned (default %s)\n"
 		"  -v, --verbose            more detail (-vv: libbpf debug output and verifier logs)\n"
@@ -87,8 +148,13 @@ void xtwampd_usage(FILE *out)
 		"Examples:\n"
 		"  xtwampd --iface eth0\n"
 		"  xtwampd --iface eth0 --allow 192.0.2.0/24,2001:db8::/32 --rate-limit 2000\n"
-		"  xtwampd --iface eth0 --stamp-port 862 --light-port 8620 --xdp-mode generic\n",
-		XT_MAX_IFACES, XT_DEFAULT_RATE_PPS, XT_PIN_PATH_DEFAULT);
+		"  xtwampd --iface eth0 --stamp-port 862 --light-port 8620 --xdp-mode generic\n"
+		"  xtwampd --iface eth0 --keys /etc/xtwamp/keys --require-auth 0.0.0.0/0,::/0\n",
+		XT_MAX_IFACES, XT_DEFAULT_RATE_PPS, XT_DEFAULT_CONTROL_PORT,
+		XT_DEFAULT_COUNT_EXPONENT, XT_DEFAULT_SERVWAIT_S, XT_DEFAULT_REFWAIT_S,
+		XT_DEFAULT_MAX_CONNECTIONS, XT_DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+		XT_DEFAULT_MAX_SESSIONS, XT_DEFAULT_MAX_SESSIONS_PER_CONNECTION,
+		XT_PIN_PATH_DEFAULT);
 }
 
 __u32 xtwampd_default_burst(__u32 rate_pps)
@@ -145,34 +211,180 @@ static int add_port(struct xtwampd_opts *o, const char *text, __u8 format, char 
 	return 0;
 }
 
-static int add_allow(struct xtwampd_opts *o, const char *list, char *err, size_t errlen)
+/* A comma/space separated list of prefixes for opt into arr (n of max used). */
+static int add_prefixes(struct xt_allow_key *arr, int *n, int max, const char *opt,
+			const char *list, char *err, size_t errlen)
 {
 	char buf[4096], *item, *save = NULL;
 
 	if (strlen(list) >= sizeof(buf))
-		return fail(err, errlen, "--allow: list too long; repeat --allow instead");
+		return fail(err, errlen, "%s: list too long; repeat %s instead", opt, opt);
 	strcpy(buf, list);
 	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
-		if (o->n_allow == XT_MAX_ALLOW_ARGS)
-			return fail(err, errlen, "--allow: at most %d prefixes", XT_MAX_ALLOW_ARGS);
-		if (xt_prefix_parse(item, &o->allow[o->n_allow]))
+		if (*n == max)
+			return fail(err, errlen, "%s: at most %d prefixes", opt, max);
+		if (xt_prefix_parse(item, &arr[*n]))
 			return fail(err, errlen,
-				    "--allow: '%s' is not an IPv4/IPv6 address or prefix "
+				    "%s: '%s' is not an IPv4/IPv6 address or prefix "
 				    "(host bits must be zero, e.g. 192.0.2.0/24)",
-				    item);
-		o->n_allow++;
+				    opt, item);
+		(*n)++;
 	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	__u32 bit;
+} mode_names[] = {
+	{ "unauthenticated", XT_MODE_UNAUTHENTICATED },
+	{ "authenticated", XT_MODE_AUTHENTICATED },
+	{ "encrypted", XT_MODE_ENCRYPTED },
+	{ "mixed", XT_MODE_MIXED },
+	{ "individual", XT_MODE_INDIVIDUAL_SESSIONS },
+	{ "reflect-octets", XT_MODE_REFLECT_OCTETS },
+	{ "symmetrical-size", XT_MODE_SYMMETRICAL_SIZE },
+};
+
+/* snprintf at buf + *used that keeps counting past the end without writing there. */
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	char dummy[1];
+
+	va_start(ap, fmt);
+	if (*used < len)
+		*used += vsnprintf(buf + *used, len - *used, fmt, ap);
+	else
+		*used += vsnprintf(dummy, 0, fmt, ap);
+	va_end(ap);
+}
+
+const char *xt_modes_format(__u32 modes, char *buf, size_t len)
+{
+	size_t used = 0, i;
+
+	if (len)
+		buf[0] = '\0';
+	for (i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
+		if (!(modes & mode_names[i].bit))
+			continue;
+		append(buf, len, &used, "%s%s", used ? "," : "", mode_names[i].name);
+		modes &= ~mode_names[i].bit;
+	}
+	if (modes)
+		append(buf, len, &used, "%s0x%x", used ? "," : "", modes);
+	if (!used)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+/* --modes: names and numbers (decimal or 0x hex), OR-ed together. */
+static int parse_modes(const char *list, __u32 *out, char *err, size_t errlen)
+{
+	char buf[512], *item, *save = NULL;
+	__u32 modes = 0;
+	size_t i;
+
+	if (strlen(list) >= sizeof(buf))
+		return fail(err, errlen, "--modes: list too long");
+	strcpy(buf, list);
+	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+		if (*item >= '0' && *item <= '9') {
+			unsigned long v;
+			char *end;
+
+			errno = 0;
+			v = strtoul(item, &end, 0);
+			if (errno || *end || v > 0xffffffffUL)
+				return fail(err, errlen,
+					    "--modes: '%s' is not a number or a mode name", item);
+			modes |= (__u32)v;
+			continue;
+		}
+		for (i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+			if (!strcasecmp(item, mode_names[i].name))
+				break;
+		if (i == sizeof(mode_names) / sizeof(mode_names[0]))
+			return fail(
+				err, errlen,
+				"--modes: unknown mode '%s' (unauthenticated, authenticated, "
+				"encrypted, mixed, individual, reflect-octets, symmetrical-size, "
+				"or a number)",
+				item);
+		modes |= mode_names[i].bit;
+	}
+	if (modes & ~XT_MODES_SUPPORTED)
+		return fail(
+			err, errlen,
+			"--modes: mode bits 0x%x are not supported by xtwampd (supported: 0x%x)",
+			modes & ~XT_MODES_SUPPORTED, XT_MODES_SUPPORTED);
+	if (!(modes & XT_MODE_SECURITY_MASK))
+		return fail(err, errlen,
+			    "--modes: '%s' offers no security mode; add unauthenticated, "
+			    "authenticated, encrypted or mixed",
+			    list);
+	*out = modes;
+	return 0;
+}
+
+/* A bounded unsigned option: fails naming the option and the value. */
+static int parse_range(const char *opt, const char *text, __u32 min, __u32 max, __u32 *out,
+		       char *err, size_t errlen)
+{
+	if (parse_u32(text, max, out) || *out < min)
+		return fail(err, errlen, "%s: '%s' is not a number from %u to %u", opt, text, min,
+			    max);
+	return 0;
+}
+
+/* Cross-checks of the control options, once all of them are known. */
+static int check_control(struct xtwampd_opts *o, bool modes_given, bool control_addr_given,
+			 char *err, size_t errlen)
+{
+	bool keys = o->keys_path[0] != '\0';
+	char names[128];
+
+	if (!o->control) {
+		if (control_addr_given)
+			return fail(err, errlen,
+				    "--control-addr/--control-port with --no-control: drop one");
+		return 0;
+	}
+	if (!modes_given)
+		o->modes = XT_MODES_DEFAULT | (keys ? XT_MODES_NEED_KEYS : 0);
+	if (!keys && (o->modes & XT_MODES_NEED_KEYS))
+		return fail(err, errlen,
+			    "--modes %s needs --keys FILE (the shared secrets of those modes)",
+			    xt_modes_format(o->modes & XT_MODES_NEED_KEYS, names, sizeof(names)));
+	if (o->n_require_auth && !(o->modes & XT_MODE_TEST_CIPHER))
+		return fail(err, errlen,
+			    "--require-auth: clients there would be offered no mode; give --keys "
+			    "and offer authenticated or encrypted in --modes");
+	if (o->max_sessions_per_connection > o->max_sessions)
+		o->max_sessions_per_connection = o->max_sessions;
 	return 0;
 }
 
 int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err, size_t errlen)
 {
-	bool burst_given = false;
+	bool burst_given = false, modes_given = false, control_addr_given = false;
 	int opt, err_rc;
 
 	memset(o, 0, sizeof(*o));
 	o->rate_limit_pps = XT_DEFAULT_RATE_PPS;
 	o->reserve_ports = true;
+	o->control = true;
+	o->control_port = XT_DEFAULT_CONTROL_PORT;
+	o->count_exponent = XT_DEFAULT_COUNT_EXPONENT;
+	o->servwait_s = XT_DEFAULT_SERVWAIT_S;
+	o->refwait_s = XT_DEFAULT_REFWAIT_S;
+	o->max_connections = XT_DEFAULT_MAX_CONNECTIONS;
+	o->max_connections_per_client = XT_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+	o->max_sessions = XT_DEFAULT_MAX_SESSIONS;
+	o->max_sessions_per_connection = XT_DEFAULT_MAX_SESSIONS_PER_CONNECTION;
 	snprintf(o->pin_path, sizeof(o->pin_path), "%s", XT_PIN_PATH_DEFAULT);
 	err[0] = '\0';
 
@@ -227,7 +439,8 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 			o->stateless = true;
 			break;
 		case OPT_ALLOW:
-			err_rc = add_allow(o, optarg, err, errlen);
+			err_rc = add_prefixes(o->allow, &o->n_allow, XT_MAX_ALLOW_ARGS, "--allow",
+					      optarg, err, errlen);
 			if (err_rc)
 				return err_rc;
 			break;
@@ -260,6 +473,107 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 		case OPT_NO_RESERVE:
 			o->reserve_ports = false;
 			break;
+		case OPT_CONTROL_PORT: {
+			__u32 port;
+
+			if (parse_u32(optarg, 65535, &port) || port == 0)
+				return fail(err, errlen,
+					    "--control-port: '%s' is not a TCP port (1-65535)",
+					    optarg);
+			o->control_port = (__u16)port;
+			control_addr_given = true;
+			break;
+		}
+		case OPT_CONTROL_ADDR:
+			if (o->n_control_addrs == XT_MAX_CONTROL_ADDRS)
+				return fail(err, errlen, "--control-addr: at most %d addresses",
+					    XT_MAX_CONTROL_ADDRS);
+			if (xt_addr_parse(optarg, &o->control_addrs[o->n_control_addrs]))
+				return fail(err, errlen,
+					    "--control-addr: '%s' is not an IPv4 or IPv6 address "
+					    "(no brackets, no port: see --control-port)",
+					    optarg);
+			for (int i = 0; i < o->n_control_addrs; i++)
+				if (!memcmp(&o->control_addrs[i],
+					    &o->control_addrs[o->n_control_addrs],
+					    sizeof(union xt_addr)))
+					return fail(err, errlen, "--control-addr %s given twice",
+						    optarg);
+			o->n_control_addrs++;
+			control_addr_given = true;
+			break;
+		case OPT_NO_CONTROL:
+			o->control = false;
+			break;
+		case OPT_MODES:
+			err_rc = parse_modes(optarg, &o->modes, err, errlen);
+			if (err_rc)
+				return err_rc;
+			modes_given = true;
+			break;
+		case OPT_KEYS:
+			if (!optarg[0] || strlen(optarg) >= sizeof(o->keys_path))
+				return fail(err, errlen, "--keys: '%s' is not a file name", optarg);
+			snprintf(o->keys_path, sizeof(o->keys_path), "%s", optarg);
+			break;
+		case OPT_MAX_COUNT_EXP: {
+			__u32 e;
+
+			err_rc = parse_range("--max-count-exponent", optarg, XT_MIN_COUNT_EXPONENT,
+					     XT_MAX_COUNT_EXPONENT, &e, err, errlen);
+			if (err_rc)
+				return err_rc;
+			o->count_exponent = (__u8)e;
+			break;
+		}
+		case OPT_REFWAIT:
+		case OPT_SERVWAIT:
+			err_rc = parse_range(opt == OPT_REFWAIT ? "--refwait" : "--servwait",
+					     optarg, 1, XT_MAX_WAIT_S,
+					     opt == OPT_REFWAIT ? &o->refwait_s : &o->servwait_s,
+					     err, errlen);
+			if (err_rc)
+				return err_rc;
+			break;
+		case OPT_MAX_CONNECTIONS:
+			err_rc = parse_range("--max-connections", optarg, 1, 65536,
+					     &o->max_connections, err, errlen);
+			if (err_rc)
+				return err_rc;
+			break;
+		case OPT_MAX_CONN_PER_CLIENT:
+			err_rc = parse_range("--max-connections-per-client", optarg, 1, 65536,
+					     &o->max_connections_per_client, err, errlen);
+			if (err_rc)
+				return err_rc;
+			break;
+		case OPT_MAX_SESSIONS:
+			err_rc = parse_range("--max-sessions", optarg, 1, XT_MAX_SESSIONS,
+					     &o->max_sessions, err, errlen);
+			if (err_rc)
+				return err_rc;
+			break;
+		case OPT_MAX_SESS_PER_CONN:
+			err_rc = parse_range("--max-sessions-per-connection", optarg, 1,
+					     XT_MAX_SESSIONS, &o->max_sessions_per_connection, err,
+					     errlen);
+			if (err_rc)
+				return err_rc;
+			break;
+		case OPT_CONTROL_ALLOW:
+			err_rc = add_prefixes(o->control_allow, &o->n_control_allow,
+					      XT_MAX_CONTROL_PREFIXES, "--control-allow", optarg,
+					      err, errlen);
+			if (err_rc)
+				return err_rc;
+			break;
+		case OPT_REQUIRE_AUTH:
+			err_rc = add_prefixes(o->require_auth, &o->n_require_auth,
+					      XT_MAX_CONTROL_PREFIXES, "--require-auth", optarg,
+					      err, errlen);
+			if (err_rc)
+				return err_rc;
+			break;
 		case 'v':
 			o->verbosity++;
 			break;
@@ -288,5 +602,5 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 		return fail(err, errlen, "--rate-burst without a rate: give --rate-limit too");
 	if (!burst_given)
 		o->rate_burst = xtwampd_default_burst(o->rate_limit_pps);
-	return 0;
+	return check_control(o, modes_given, control_addr_given, err, errlen);
 }

@@ -39,7 +39,8 @@ struct tw_keyring {
 int tw_keyring_load(const char *path, struct tw_keyring *ring, char *err, size_t errlen);
 
 /* The key whose identity equals the KeyID field (80 octets, NUL padded), or NULL. */
-const struct tw_key *tw_keyring_find(const struct tw_keyring *ring, const __u8 key_id[XT_KEYID_LEN]);
+const struct tw_key *tw_keyring_find(const struct tw_keyring *ring,
+				     const __u8 key_id[XT_KEYID_LEN]);
 
 void tw_keyring_free(struct tw_keyring *ring);
 

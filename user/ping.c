@@ -12,15 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <linux/errqueue.h>
+#include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "clock.h"
+#include "control_client.h"
+#include "keyfile.h"
 #include "log.h"
 #include "ping.h"
 #include "xtwamp_wire.h"
+
+_Static_assert(sizeof(((struct ping_opts *)0)->modes) / sizeof(__u32) == CC_MAX_MODES,
+	       "one slot per security mode");
 
 #define NS_PER_SEC XT_NSEC_PER_SEC
 
@@ -36,6 +43,11 @@ void ping_opts_default(struct ping_opts *o)
 	o->padding = PING_TWAMP_PAD_DEFAULT;
 	o->format = XT_FMT_TWAMP;
 	o->family = AF_UNSPEC;
+	o->dscp = -1;
+	o->sessions = 1;
+	o->max_count_exponent = CC_MAX_COUNT_EXP_DEFAULT;
+	o->session_timeout_ns = PING_SESSION_TIMEOUT_DEFAULT_NS;
+	o->test_port = XT_DEFAULT_TEST_PORT;
 }
 
 /* Strict decimal: digits only, no sign, no spaces, at most max. */
@@ -155,6 +167,16 @@ enum opt_id {
 	OPT_QUIET,
 	OPT_VERBOSE,
 	OPT_HELP,
+	OPT_DSCP,
+	/* full TWAMP only */
+	OPT_MODES,
+	OPT_USER,
+	OPT_KEYFILE,
+	OPT_SESSIONS,
+	OPT_MAX_COUNT_EXP,
+	OPT_SESSION_TIMEOUT,
+	OPT_TEST_PORT,
+	OPT_INDIVIDUAL,
 };
 
 struct opt_def {
@@ -179,6 +201,15 @@ static const struct opt_def opt_defs[] = {
 	{ "quiet",    'q', false, OPT_QUIET },
 	{ "verbose",  'v', false, OPT_VERBOSE },
 	{ "help",     'h', false, OPT_HELP },
+	{ "dscp",     'D', true,  OPT_DSCP },
+	{ "modes",    'A', true,  OPT_MODES },
+	{ "user",     'u', true,  OPT_USER },
+	{ "keyfile",  'k', true,  OPT_KEYFILE },
+	{ "sessions", 0,   true,  OPT_SESSIONS },
+	{ "max-count-exponent", 0, true, OPT_MAX_COUNT_EXP },
+	{ "session-timeout",    0, true, OPT_SESSION_TIMEOUT },
+	{ "test-port",          0, true, OPT_TEST_PORT },
+	{ "individual",         0, false, OPT_INDIVIDUAL },
 };
 /* clang-format on */
 
@@ -188,6 +219,7 @@ struct parse_state {
 	const char *target;
 	__u64 padding;
 	bool padding_set, v4, v6;
+	const struct opt_def *full_only; /* the first option that needs TWAMP-Control */
 };
 
 static int parse_duration(const char *what, const char *val, __u64 *ns, char *err, size_t errlen)
@@ -210,12 +242,80 @@ static int parse_duration(const char *what, const char *val, __u64 *ns, char *er
 	return 0;
 }
 
+/* The options of full TWAMP (the control connection and its sessions). */
+static int apply_full_opt(const struct opt_def *d, const char *val, struct ping_opts *o, char *err,
+			  size_t errlen)
+{
+	__u64 v;
+
+	switch (d->id) {
+	case OPT_MODES:
+		return cc_parse_modes(val, o->modes, &o->n_modes, err, errlen);
+	case OPT_USER:
+		if (!*val || strlen(val) > XT_KEYID_LEN) {
+			snprintf(err, errlen,
+				 "identity must be 1 to %d octets (the KeyID of RFC 4656 §3.1)",
+				 XT_KEYID_LEN);
+			return -EINVAL;
+		}
+		strcpy(o->identity, val);
+		return 0;
+	case OPT_KEYFILE:
+		if (!*val || strlen(val) >= sizeof(o->keyfile)) {
+			snprintf(err, errlen, "key file name empty or too long");
+			return -EINVAL;
+		}
+		strcpy(o->keyfile, val);
+		return 0;
+	case OPT_SESSIONS:
+		if (parse_uint(val, PING_SESSIONS_MAX, &v) || v == 0) {
+			snprintf(err, errlen,
+				 "sessions must be a whole number from 1 to %d, not '%s'",
+				 PING_SESSIONS_MAX, val);
+			return -EINVAL;
+		}
+		o->sessions = (__u32)v;
+		return 0;
+	case OPT_MAX_COUNT_EXP:
+		if (parse_uint(val, CC_MAX_COUNT_EXP_MAX, &v) || v < CC_MAX_COUNT_EXP_MIN) {
+			snprintf(err, errlen,
+				 "max-count-exponent must be from %d (Count 1024) to %d, not '%s'",
+				 CC_MAX_COUNT_EXP_MIN, CC_MAX_COUNT_EXP_MAX, val);
+			return -EINVAL;
+		}
+		o->max_count_exponent = (unsigned)v;
+		return 0;
+	case OPT_SESSION_TIMEOUT:
+		return parse_duration("session timeout", val, &o->session_timeout_ns, err, errlen);
+	case OPT_TEST_PORT:
+		if (parse_uint(val, 65535, &v) || v == 0) {
+			snprintf(err, errlen,
+				 "test port must be a number from 1 to 65535, not '%s'", val);
+			return -EINVAL;
+		}
+		o->test_port = (__u16)v;
+		return 0;
+	case OPT_INDIVIDUAL:
+		o->individual = true;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static bool opt_needs_control(enum opt_id id)
+{
+	return id >= OPT_MODES;
+}
+
 static int apply_opt(const struct opt_def *d, const char *val, struct ping_opts *o,
 		     struct parse_state *ps, char *err, size_t errlen)
 {
 	__u64 v;
 	int ret;
 
+	if (opt_needs_control(d->id) && !ps->full_only)
+		ps->full_only = d;
 	switch (d->id) {
 	case OPT_LIGHT:
 		o->light = true;
@@ -282,28 +382,97 @@ static int apply_opt(const struct opt_def *d, const char *val, struct ping_opts 
 	case OPT_HELP:
 		o->help = true;
 		return 0;
+	case OPT_DSCP:
+		if (parse_uint(val, 63, &v)) {
+			snprintf(err, errlen, "DSCP must be a number from 0 to 63, not '%s'", val);
+			return -EINVAL;
+		}
+		o->dscp = (int)v;
+		return 0;
+	default:
+		return apply_full_opt(d, val, o, err, errlen);
 	}
-	return -EINVAL;
+}
+
+static bool modes_keyed(const struct ping_opts *o)
+{
+	for (size_t i = 0; i < o->n_modes; i++)
+		if (o->modes[i] & XT_MODE_CONTROL_CIPHER)
+			return true;
+	return false;
+}
+
+static bool modes_test_keyed(const struct ping_opts *o)
+{
+	for (size_t i = 0; i < o->n_modes; i++)
+		if (o->modes[i] & XT_MODE_TEST_CIPHER)
+			return true;
+	return false;
+}
+
+/* Cross-option checks of full TWAMP. */
+static int finish_full_opts(struct ping_opts *o, char *err, size_t errlen)
+{
+	if (o->format == XT_FMT_STAMP || o->ssid) {
+		snprintf(err, errlen,
+			 "%s needs --light: STAMP sessions are not negotiated over TWAMP-Control",
+			 o->ssid ? "--ssid" : "--stamp");
+		return -EINVAL;
+	}
+	if (!o->identity[0] != !o->keyfile[0]) {
+		snprintf(err, errlen, "-u IDENTITY and -k KEYFILE go together");
+		return -EINVAL;
+	}
+	if (o->n_modes == 0) {
+		/* With a key: the keyed modes only, strongest first; never a silent downgrade. */
+		if (o->identity[0]) {
+			o->modes[0] = XT_MODE_ENCRYPTED;
+			o->modes[1] = XT_MODE_AUTHENTICATED;
+			o->modes[2] = XT_MODE_MIXED;
+			o->n_modes = 3;
+		} else {
+			o->modes[0] = XT_MODE_UNAUTHENTICATED;
+			o->n_modes = 1;
+		}
+	}
+	if (modes_keyed(o) && !o->identity[0]) {
+		for (size_t i = 0; i < o->n_modes; i++) {
+			if (o->modes[i] & XT_MODE_CONTROL_CIPHER) {
+				snprintf(err, errlen, "mode %s needs -u IDENTITY -k KEYFILE",
+					 cc_mode_name(o->modes[i]));
+				break;
+			}
+		}
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* Cross-option checks, once every option is known. */
 static int finish_opts(struct ping_opts *o, struct parse_state *ps, char *err, size_t errlen)
 {
 	int hdr = o->format == XT_FMT_STAMP ? XT_STAMP_BASE : XT_TWAMP_SENDER_MIN;
-	__u64 max_pad = (__u64)(PING_UDP_PAYLOAD_MAX - hdr);
+	const char *hdr_name = o->format == XT_FMT_STAMP ? "STAMP" : "TWAMP";
 	unsigned char addr[sizeof(struct in6_addr)];
+	__u64 max_pad;
 
 	if (!ps->target) {
 		snprintf(err, errlen, "missing HOST");
 		return -EINVAL;
 	}
-	if (!o->light) {
-		snprintf(
-			err, errlen,
-			"only TWAMP Light / STAMP sessions are implemented so far: use 'xtwamp ping --light %s'",
-			ps->target);
+	if (o->light && ps->full_only) {
+		snprintf(err, errlen, "--%s needs TWAMP-Control: drop --light",
+			 ps->full_only->long_name);
 		return -EINVAL;
 	}
+	if (!o->light && finish_full_opts(o, err, errlen))
+		return -EINVAL;
+	if (!o->light && modes_test_keyed(o)) {
+		/* the largest header of the modes we may end up in */
+		hdr = (int)sizeof(struct xt_twamp_sender_auth);
+		hdr_name = "authenticated TWAMP";
+	}
+	max_pad = (__u64)(PING_UDP_PAYLOAD_MAX - hdr);
 	if (ps->v4 && ps->v6) {
 		snprintf(err, errlen, "-4 and -6 exclude each other");
 		return -EINVAL;
@@ -321,7 +490,7 @@ static int finish_opts(struct ping_opts *o, struct parse_state *ps, char *err, s
 				err, errlen,
 				"padding %llu is too large: at most %llu octets after the %d-octet %s header",
 				(unsigned long long)ps->padding, (unsigned long long)max_pad, hdr,
-				o->format == XT_FMT_STAMP ? "STAMP" : "TWAMP");
+				hdr_name);
 			return -EINVAL;
 		}
 		if (o->format == XT_FMT_STAMP && ps->padding && ps->padding < PING_TLV_HDR) {
@@ -332,6 +501,7 @@ static int finish_opts(struct ping_opts *o, struct parse_state *ps, char *err, s
 			return -EINVAL;
 		}
 		o->padding = (__u32)ps->padding;
+		o->padding_set = true;
 	}
 	if (ping_parse_target(ps->target, o->host, sizeof(o->host), &o->port, err, errlen))
 		return -EINVAL;
@@ -482,6 +652,45 @@ __u64 ping_stamp_request(void *buf, __u64 t1_unix_ns, __u16 error_estimate)
 	return ntp;
 }
 
+__u32 ping_session_padding(const struct ping_opts *o, __u32 test_mode)
+{
+	if (o->padding_set)
+		return o->padding;
+	/* RFC 5357 §4.1.2: enough padding for equal sizes both ways (erratum 5045: 64) */
+	return (test_mode & XT_MODE_TEST_CIPHER) ? PING_AUTH_PAD_DEFAULT : PING_TWAMP_PAD_DEFAULT;
+}
+
+size_t ping_session_request_len(const struct ping_opts *o, __u32 test_mode)
+{
+	size_t hdr = (test_mode & XT_MODE_TEST_CIPHER) ? sizeof(struct xt_twamp_sender_auth) :
+							 sizeof(struct xt_twamp_sender);
+
+	return hdr + ping_session_padding(o, test_mode);
+}
+
+int ping_build_request_auth(__u32 seq, __u32 padding, void *buf, size_t buflen)
+{
+	size_t len = sizeof(struct xt_twamp_sender_auth) + padding;
+	struct xt_twamp_sender_auth *s = buf;
+
+	if (len > buflen)
+		return -ENOSPC;
+	memset(buf, 0, len);
+	s->seq = htonl(seq);
+	return (int)len;
+}
+
+__u64 ping_stamp_request_auth(void *buf, __u64 t1_unix_ns, __u16 error_estimate)
+{
+	struct xt_twamp_sender_auth *s = buf;
+	__u64 ntp = xt_unix_ns_to_ntp64(t1_unix_ns);
+
+	s->timestamp.sec = htonl((__u32)(ntp >> 32));
+	s->timestamp.frac = htonl((__u32)ntp);
+	s->error_estimate = htons(error_estimate);
+	return ntp;
+}
+
 static __u64 ntp_load(const struct xt_ntp_ts *ts)
 {
 	return ((__u64)ntohl(ts->sec) << 32) | ntohl(ts->frac);
@@ -559,6 +768,37 @@ int ping_parse_reply(const void *buf, size_t len, enum xt_format fmt, __s64 real
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+int ping_parse_reply_auth(const void *buf, size_t len, __s64 realtime_minus_tai_ns,
+			  struct ping_reply *out, char *err, size_t errlen)
+{
+	const struct xt_twamp_reflector_auth *a = buf;
+	struct xt_twamp_reflector u;
+	int ret;
+
+	if (len < sizeof(*a)) {
+		memset(out, 0, sizeof(*out));
+		snprintf(
+			err, errlen,
+			"%zu octets, shorter than the %zu-octet authenticated TWAMP reflector packet",
+			len, sizeof(*a));
+		return -EINVAL;
+	}
+	/* Same fields, other offsets: gather them into the 41-octet layout and share the checks. */
+	memset(&u, 0, sizeof(u));
+	u.seq = a->seq;
+	u.timestamp = a->timestamp;
+	u.error_estimate = a->error_estimate;
+	u.receive_timestamp = a->receive_timestamp;
+	u.sender_seq = a->sender_seq;
+	u.sender_timestamp = a->sender_timestamp;
+	u.sender_error_estimate = a->sender_error_estimate;
+	u.sender_ttl = a->sender_ttl;
+	ret = ping_parse_reply(&u, sizeof(u), XT_FMT_TWAMP, realtime_minus_tai_ns, out, err,
+			       errlen);
+	out->length = len;
+	return ret;
 }
 
 void ping_compute(const struct ping_reply *r, __u64 t4_ns, struct ping_times *t)
@@ -818,9 +1058,15 @@ static const char *format_name(const struct ping_opts *o)
 void ping_print_summary(FILE *f, const char *peer, const struct ping_opts *o,
 			const struct ping_counters *c, const struct ping_summary *sum)
 {
+	ping_print_summary_named(f, peer, format_name(o), c, sum);
+}
+
+void ping_print_summary_named(FILE *f, const char *peer, const char *kind,
+			      const struct ping_counters *c, const struct ping_summary *sum)
+{
 	__u64 lost = c->sent - c->received;
 
-	fprintf(f, "--- %s %s ping statistics ---\n", peer, format_name(o));
+	fprintf(f, "--- %s %s ping statistics ---\n", peer, kind);
 	fprintf(f,
 		"%llu sent, %llu received, %llu lost (%.1f%%), %llu duplicates, %llu invalid replies",
 		(unsigned long long)c->sent, (unsigned long long)c->received,
@@ -860,34 +1106,62 @@ const char *ping_sync_warning(const struct ping_session *s)
 void ping_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: xtwamp ping --light HOST[:PORT] [OPTIONS]\n"
+		"Usage: xtwamp ping HOST[:PORT] [OPTIONS]          full TWAMP (RFC 5357)\n"
+		"       xtwamp ping --light HOST[:PORT] [OPTIONS]  TWAMP Light / STAMP\n"
 		"\n"
-		"Send TWAMP Light (RFC 5357 Appendix I) or STAMP (RFC 8762) test packets to a\n"
-		"reflector and report round-trip and one-way delays per reply, then a summary.\n"
+		"Send TWAMP test packets to a reflector and report round-trip and one-way\n"
+		"delays per reply, then a summary.  Without --light, a TWAMP-Control\n"
+		"connection to HOST (TCP PORT, default 862) negotiates the mode and the test\n"
+		"sessions first (RFC 5357 §3); with --light, TWAMP Light (RFC 5357 Appendix I)\n"
+		"or STAMP (RFC 8762) packets go straight to UDP PORT (default 862).\n"
 		"\n"
 		"HOST is an IPv4/IPv6 address or a name; write IPv6 with a port as\n"
-		"[2001:db8::1]:862.  PORT defaults to 862.\n"
+		"[2001:db8::1]:862.\n"
 		"\n"
 		"Options:\n"
-		"  --light             stateless test session, no TWAMP-Control (required for now)\n"
-		"  -c, --count N       packets to send (default 5, at most %u)\n"
+		"  --light             stateless test session, no TWAMP-Control\n"
+		"  -c, --count N       packets to send per session (default 5, at most %u)\n"
 		"  -i, --interval S    seconds between packets, fractions allowed (default 1,\n"
 		"                      at least 0.000001)\n"
 		"  -s, --padding N     TWAMP: octets after the 14-octet header (default 27, so\n"
-		"                      request and reply are 41 octets); STAMP: extra octets\n"
-		"                      after the 44-octet base, sent as an Extra Padding TLV\n"
-		"                      (default 0; else at least 4)\n"
+		"                      request and reply are 41 octets; authenticated and\n"
+		"                      encrypted: after the 48-octet header, default 64 = 112);\n"
+		"                      STAMP: extra octets after the 44-octet base, sent as an\n"
+		"                      Extra Padding TLV (default 0; else at least 4)\n"
 		"      --stamp         send STAMP packets (44-octet base) instead of TWAMP\n"
 		"      --ssid N        STAMP Session Identifier 1..65535 (RFC 8972)\n"
 		"  -W, --timeout S     wait this long for replies after the last packet; later\n"
 		"                      replies count as lost (default 2)\n"
+		"  -D, --dscp N        DSCP 0..63 of the test packets (full TWAMP: also asked\n"
+		"                      of the reflector, Type-P)\n"
 		"  -4, -6              use IPv4 / IPv6 only\n"
 		"      --raw           CSV instead: one line per reply, Unix ns timestamps:\n"
 		"                      " PING_CSV_HEADER "\n"
-		"                      (reply_ttl empty if unknown; summary goes to stderr)\n"
+		"                      (full TWAMP adds a last column, session = 1..N;\n"
+		"                      reply_ttl empty if unknown; summary goes to stderr)\n"
 		"  -q, --quiet         print the summary only\n"
 		"  -v, --verbose       say why replies were rejected\n"
 		"  -h, --help          this text\n"
+		"\n"
+		"Full TWAMP only:\n"
+		"  -A, --modes LIST    security modes to accept, preferred first: names\n"
+		"                      separated by commas (unauthenticated, authenticated,\n"
+		"                      encrypted, mixed; any case) or letters O A E M (\"AEO\");\n"
+		"                      default unauthenticated, or with -u\n"
+		"                      encrypted,authenticated,mixed\n"
+		"  -u, --user ID       identity (KeyID) of the shared secret\n"
+		"  -k, --keyfile FILE  key file, lines \"identity hex-secret\" (as xtwampd's\n"
+		"                      --keys); keep it mode 0600\n"
+		"      --sessions N    test sessions in parallel on one control connection,\n"
+		"                      each from its own UDP port (default 1, at most %d)\n"
+		"      --session-timeout S  how long the reflector keeps answering after\n"
+		"                      Stop-Sessions (the Timeout field; default 2)\n"
+		"      --test-port P   UDP port to ask the reflector to receive on (default\n"
+		"                      862; the server may propose another)\n"
+		"      --max-count-exponent E  refuse a server whose PBKDF2 Count exceeds\n"
+		"                      2^E (default 15, RFC 5357 §6)\n"
+		"      --individual    start and stop the sessions with Start-N/Stop-N\n"
+		"                      (RFC 5938; the server must offer it)\n"
 		"\n"
 		"Per reply:\n"
 		"  41 octets from 192.0.2.1:862: seq=0 rseq=0 rtt=0.123 ms fwd=0.050 ms bwd=0.073 ms residence=0.4 us ttl=64/255\n"
@@ -895,15 +1169,22 @@ void ping_usage(FILE *f)
 		"  ttl = our TTL as the reflector saw it / the reply's TTL here (we send 255).\n"
 		"  fwd and bwd need synchronised clocks; they are shown as measured, even when\n"
 		"  negative, with a warning if either clock says it is unsynchronised.\n"
+		"  Authenticated and encrypted replies whose HMAC does not verify count as\n"
+		"  invalid and are never used.\n"
 		"\n"
 		"Examples:\n"
+		"  xtwamp ping 192.0.2.1                          full TWAMP, unauthenticated\n"
+		"  xtwamp ping 192.0.2.1 -A encrypted -u alice -k /etc/xtwamp/keys\n"
+		"  xtwamp ping [2001:db8::1] --sessions 3 -c 100 -i 0.01 -q\n"
 		"  xtwamp ping --light 192.0.2.1\n"
 		"  xtwamp ping --light [2001:db8::1]:862 -c 1000 -i 0.01 -q\n"
 		"  xtwamp ping --light reflector.example.net:8620 --stamp --ssid 7\n"
 		"  xtwamp ping --light 127.0.0.1 -c 3 --raw > samples.csv\n"
 		"\n"
-		"Exit status: 0 at least one valid reply, 1 none, 2 usage error.\n",
-		PING_COUNT_MAX);
+		"Exit status: 0 at least one valid reply (in every session), 1 none, or the\n"
+		"server refused the mode, the authentication or a session (the reason is on\n"
+		"the last line), 2 usage error.\n",
+		PING_COUNT_MAX, PING_SESSIONS_MAX);
 }
 
 /* ---- the socket loop ---------------------------------------------------- */
@@ -911,17 +1192,33 @@ void ping_usage(FILE *f)
 #define RX_BUF 4096
 #define RX_BATCH 64 /* replies per wake-up before checking the send clock again */
 
+/* One test session: its socket, its reflector and what was sent and received. */
 struct ping_run_state {
 	const struct ping_opts *o;
 	int fd;
 	struct sockaddr_storage target;
 	socklen_t target_len;
-	char peer[INET6_ADDRSTRLEN + 16];
+	char peer[INET6_ADDRSTRLEN + 32];
 	struct ping_session sess;
 	__s64 realtime_minus_tai_ns;
 	int last_send_errno;
 	char last_icmp[160];
 	bool fatal;
+	/* schedule */
+	__u64 next_send, last_send;
+	__u32 attempts;
+	/* full TWAMP */
+	int index;	 /* session number 1..N; 0 = light (no session column) */
+	__u32 test_mode; /* XT_MODE_AUTHENTICATED/ENCRYPTED, or 0: no test crypto */
+	__u32 padding;	 /* octets after the sender header */
+	struct tw_test_keys keys;
+	__u8 sid[XT_SID_LEN];
+};
+
+/* The control connection, watched while the test runs (the server sends nothing then). */
+struct ping_ctl_watch {
+	int fd; /* -1: none */
+	bool gone;
 };
 
 static volatile sig_atomic_t ping_stop;
@@ -1000,6 +1297,13 @@ static int open_socket(struct ping_run_state *st)
 	if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVERR : IP_RECVERR, &one,
 		       sizeof(one)))
 		log_debug("cannot enable ICMP error reporting: %s", strerror(errno));
+	if (st->o->dscp >= 0) {
+		int tos = st->o->dscp << 2; /* DSCP in the upper six bits, ECN left 0 */
+
+		if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_TCLASS : IP_TOS, &tos,
+			       sizeof(tos)))
+			log_warn("cannot set DSCP %d: %s", st->o->dscp, strerror(errno));
+	}
 	st->fd = fd;
 	return 0;
 }
@@ -1044,7 +1348,10 @@ static void send_one(struct ping_run_state *st)
 	ssize_t n = -1;
 	int len, try, ret;
 
-	len = ping_build_request(o, st->sess.nsent, buf, sizeof(buf));
+	if (st->test_mode)
+		len = ping_build_request_auth(st->sess.nsent, st->padding, buf, sizeof(buf));
+	else
+		len = ping_build_request(o, st->sess.nsent, buf, sizeof(buf));
 	if (len < 0) {
 		st->fatal = true;
 		return;
@@ -1060,8 +1367,18 @@ static void send_one(struct ping_run_state *st)
 	 * (sk_err) and the datagram is not sent: try once more.
 	 */
 	for (try = 0; try < 2; try++) {
-		/* T1: the last thing before sendto() */
-		ntp = ping_stamp_request(buf, xt_realtime_ns(), ee);
+		/* T1: the last thing before sendto() (and, keyed, before the sealing) */
+		if (st->test_mode) {
+			ntp = ping_stamp_request_auth(buf, xt_realtime_ns(), ee);
+			ret = tw_test_seal_sender(st->test_mode, &st->keys, buf, (size_t)len);
+			if (ret) {
+				log_error("cannot seal a test packet: %s", strerror(-ret));
+				st->fatal = true;
+				return;
+			}
+		} else {
+			ntp = ping_stamp_request(buf, xt_realtime_ns(), ee);
+		}
 		n = sendto(st->fd, buf, (size_t)len, 0, (struct sockaddr *)&st->target,
 			   st->target_len);
 		if (n >= 0 || (errno != ECONNREFUSED && errno != EHOSTUNREACH &&
@@ -1140,8 +1457,27 @@ static void handle_reply(struct ping_run_state *st, const __u8 *buf, size_t len,
 			  ping_format_endpoint(src, from, sizeof(from)));
 		return;
 	}
-	if (ping_parse_reply(buf, len, o->format, st->realtime_minus_tai_ns, &r, why,
-			     sizeof(why))) {
+	if (st->test_mode) {
+		__u8 plain[RX_BUF];
+
+		/* Never trust a keyed reply before its HMAC verified (RFC 4656 §4.2). */
+		memcpy(plain, buf, len);
+		v = tw_test_open_reflector(st->test_mode, &st->keys, plain, len);
+		if (v) {
+			st->sess.cnt.invalid++;
+			log_debug("invalid reply from %s: %s", st->peer,
+				  v == -EBADMSG ? "HMAC does not verify" :
+				  v == -EINVAL	? "shorter than 112 octets" :
+						  strerror(-v));
+			return;
+		}
+		v = ping_parse_reply_auth(plain, len, st->realtime_minus_tai_ns, &r, why,
+					  sizeof(why));
+	} else {
+		v = ping_parse_reply(buf, len, o->format, st->realtime_minus_tai_ns, &r, why,
+				     sizeof(why));
+	}
+	if (v) {
 		st->sess.cnt.invalid++;
 		log_debug("invalid reply from %s: %s", st->peer, why);
 		return;
@@ -1165,9 +1501,12 @@ static void handle_reply(struct ping_run_state *st, const __u8 *buf, size_t len,
 	case PING_VALID:
 		if (o->quiet)
 			return;
-		if (o->raw)
-			ping_format_csv(line, sizeof(line), &r, t4, reply_ttl);
-		else
+		if (o->raw) {
+			int off = ping_format_csv(line, sizeof(line), &r, t4, reply_ttl);
+
+			if (st->index && off > 0 && (size_t)off < sizeof(line))
+				snprintf(line + off, sizeof(line) - (size_t)off, ",%d", st->index);
+		} else
 			ping_format_line(line, sizeof(line), st->peer, &r, &t, reply_ttl,
 					 v == PING_LATE ? " (late)" : "");
 		break;
@@ -1239,53 +1578,113 @@ static void drain_replies(struct ping_run_state *st)
 	}
 }
 
-static void loop(struct ping_run_state *st, const sigset_t *waitmask)
+/*
+ * Watch the control connection while the test runs: in TWAMP the server
+ * sends nothing then, so readable means it closed (or broke the protocol).
+ * Either way it is said once and the connection is no longer watched.
+ */
+static void check_ctl(struct ping_ctl_watch *ctl)
 {
-	const struct ping_opts *o = st->o;
-	__u64 now = mono_ns(), next_send = now, last_send = now, deadline;
-	__u32 attempts = 0;
+	char b;
+	ssize_t n = recv(ctl->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
-	while (!ping_stop && !st->fatal) {
-		struct pollfd pfd = { .fd = st->fd, .events = POLLIN };
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n > 0)
+		log_warn(
+			"unexpected data from the server on the TWAMP-Control connection during the test");
+	else
+		log_warn("the server closed the TWAMP-Control connection during the test%s%s",
+			 n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+	ctl->gone = true;
+}
+
+static bool any_fatal(const struct ping_run_state *sts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sts[i].fatal)
+			return true;
+	return false;
+}
+
+/*
+ * Send each session's count packets on its own grid and read the replies,
+ * until every session has all its answers or sat out the timeout after its
+ * last packet (or SIGINT).  The sessions run side by side.
+ */
+static void loop(struct ping_run_state *sts, size_t n, struct ping_ctl_watch *ctl,
+		 const sigset_t *waitmask)
+{
+	const struct ping_opts *o = sts[0].o;
+	struct pollfd pfd[PING_SESSIONS_MAX + 1];
+	__u64 now = mono_ns();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sts[i].next_send = now;
+		sts[i].last_send = now;
+		sts[i].attempts = 0;
+	}
+	while (!ping_stop && !any_fatal(sts, n)) {
+		__u64 deadline = UINT64_MAX, wait;
+		bool busy = false;
 		struct timespec ts;
-		__u64 wait;
+		nfds_t nfds = 0;
 
 		now = mono_ns();
-		if (attempts < o->count && now >= next_send) {
-			send_one(st);
-			attempts++;
-			last_send = now;
-			/* Keep the grid, but do not burst to catch up after a stall. */
-			next_send += o->interval_ns;
-			if (next_send < now)
-				next_send = now;
-		}
-		if (attempts >= o->count) {
+		for (i = 0; i < n; i++) {
+			struct ping_run_state *st = &sts[i];
 			const struct ping_counters *c = &st->sess.cnt;
+			__u64 dl;
 
-			if (c->received + c->late >= st->sess.nsent)
-				break; /* everything answered: no need to sit out the timeout */
-			deadline = last_send + o->timeout_ns;
-			if (now >= deadline)
-				break;
-		} else {
-			deadline = next_send;
+			if (st->attempts < o->count && now >= st->next_send) {
+				send_one(st);
+				st->attempts++;
+				st->last_send = now;
+				/* Keep the grid, but do not burst to catch up after a stall. */
+				st->next_send += o->interval_ns;
+				if (st->next_send < now)
+					st->next_send = now;
+			}
+			if (st->attempts >= o->count) {
+				if (c->received + c->late >= st->sess.nsent)
+					continue; /* all answered: no need to sit out the timeout */
+				dl = st->last_send + o->timeout_ns;
+				if (now >= dl)
+					continue;
+			} else {
+				dl = st->next_send;
+			}
+			busy = true;
+			if (dl < deadline)
+				deadline = dl;
 		}
+		if (!busy)
+			break;
+		for (i = 0; i < n; i++)
+			pfd[nfds++] = (struct pollfd){ .fd = sts[i].fd, .events = POLLIN };
+		if (ctl && ctl->fd >= 0 && !ctl->gone)
+			pfd[nfds++] =
+				(struct pollfd){ .fd = ctl->fd, .events = POLLIN | POLLRDHUP };
 		/* Poll even when already due, so a fast sender still reads replies. */
 		wait = deadline > now ? deadline - now : 0;
 		ts.tv_sec = (time_t)(wait / NS_PER_SEC);
 		ts.tv_nsec = (long)(wait % NS_PER_SEC);
-		if (ppoll(&pfd, 1, &ts, waitmask) < 0) {
+		if (ppoll(pfd, nfds, &ts, waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
-			st->fatal = true;
+			sts[0].fatal = true;
 			break;
 		}
-		if (pfd.revents & POLLERR)
-			drain_errqueue(st);
-		if (pfd.revents & POLLIN)
-			drain_replies(st);
+		for (i = 0; i < n; i++) {
+			if (pfd[i].revents & POLLERR)
+				drain_errqueue(&sts[i]);
+			if (pfd[i].revents & POLLIN)
+				drain_replies(&sts[i]);
+		}
+		if (nfds > n && pfd[n].revents)
+			check_ctl(ctl);
 	}
 }
 
@@ -1313,15 +1712,76 @@ static const char *no_reply_reason(const struct ping_run_state *st, char *buf, s
 	return buf;
 }
 
-int ping_run(const struct ping_opts *o)
+/* SIGINT/SIGTERM end the test early with a summary; only delivered inside ppoll(). */
+struct ping_signals {
+	struct sigaction old_int, old_term;
+	sigset_t oldmask, waitmask;
+};
+
+static void signals_catch(struct ping_signals *ps)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
+
+	ping_stop = 0;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &ps->oldmask);
+	sigaction(SIGINT, &sa, &ps->old_int);
+	sigaction(SIGTERM, &sa, &ps->old_term);
+	ps->waitmask = ps->oldmask;
+	sigdelset(&ps->waitmask, SIGINT);
+	sigdelset(&ps->waitmask, SIGTERM);
+}
+
+static void signals_restore(struct ping_signals *ps)
+{
+	sigaction(SIGINT, &ps->old_int, NULL);
+	sigaction(SIGTERM, &ps->old_term, NULL);
+	sigprocmask(SIG_SETMASK, &ps->oldmask, NULL);
+}
+
+/* Summary of one session; returns its PING_EXIT_* code. */
+static int finish_session(struct ping_run_state *st, const char *kind, FILE *out,
+			  struct ping_summary *sum)
+{
+	const struct ping_opts *o = st->o;
+	const char *warn;
+	char reason[512];
+	int ret;
+
+	ret = ping_summarize(st->sess.samples, st->sess.nsamples, sum);
+	if (ret) {
+		log_error("summary: %s", strerror(-ret));
+		memset(sum, 0, sizeof(*sum));
+	}
+	if (st->sess.reflector_no_ssid)
+		log_info("the reflector returned SSID 0: it does not implement RFC 8972");
+	warn = ping_sync_warning(&st->sess);
+	if (!o->quiet) {
+		if (!o->raw)
+			putchar('\n');
+		if (warn && sum->n)
+			fprintf(out, "warning: %s\n", warn);
+	}
+	ping_print_summary_named(out, st->peer, kind, &st->sess.cnt, sum);
+	fflush(out);
+	if (st->fatal)
+		return PING_EXIT_NOREPLY;
+	if (!st->sess.cnt.received) {
+		log_error("%s", no_reply_reason(st, reason, sizeof(reason)));
+		return PING_EXIT_NOREPLY;
+	}
+	return PING_EXIT_OK;
+}
+
+static int ping_run_light(const struct ping_opts *o)
 {
 	struct ping_run_state st = { .o = o, .fd = -1 };
-	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
-	sigset_t block, oldmask;
+	struct ping_signals sig;
 	struct ping_summary sum;
-	const char *warn;
 	FILE *out = o->raw ? stderr : stdout;
-	char reason[512];
 	int ret, code;
 
 	if (resolve(o, &st))
@@ -1333,15 +1793,7 @@ int ping_run(const struct ping_opts *o)
 	}
 	ping_session_init(&st.sess, o->timeout_ns, o->ssid);
 	setvbuf(stdout, NULL, _IOLBF, 0); /* lines as they happen, also into a pipe */
-
-	/* SIGINT ends the run early with a summary; only delivered inside ppoll(). */
-	ping_stop = 0;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &oldmask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	signals_catch(&sig);
 
 	if (o->raw)
 		puts(PING_CSV_HEADER);
@@ -1350,45 +1802,431 @@ int ping_run(const struct ping_opts *o)
 		       st.peer, o->host, format_name(o), ping_request_len(o), o->count,
 		       (double)o->interval_ns / 1e9);
 
-	{
-		sigset_t waitmask = oldmask;
+	loop(&st, 1, NULL, &sig.waitmask);
 
-		sigdelset(&waitmask, SIGINT);
-		sigdelset(&waitmask, SIGTERM);
-		loop(&st, &waitmask);
-	}
-
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	signals_restore(&sig);
 	close(st.fd);
-
-	ret = ping_summarize(st.sess.samples, st.sess.nsamples, &sum);
-	if (ret) {
-		log_error("summary: %s", strerror(-ret));
-		memset(&sum, 0, sizeof(sum));
-	}
-	if (st.sess.reflector_no_ssid)
-		log_info("the reflector returned SSID 0: it does not implement RFC 8972");
-	warn = ping_sync_warning(&st.sess);
-	if (!o->quiet) {
-		if (!o->raw)
-			putchar('\n');
-		if (warn && sum.n)
-			fprintf(out, "warning: %s\n", warn);
-	}
-	ping_print_summary(out, st.peer, o, &st.sess.cnt, &sum);
-	fflush(out);
-
-	code = PING_EXIT_OK;
-	if (st.fatal) {
-		code = PING_EXIT_NOREPLY;
-	} else if (!st.sess.cnt.received) {
-		log_error("%s", no_reply_reason(&st, reason, sizeof(reason)));
-		code = PING_EXIT_NOREPLY;
-	}
+	code = finish_session(&st, format_name(o), out, &sum);
 	ping_session_free(&st.sess);
 	return code;
+}
+
+/* ---- full TWAMP: the control connection and its sessions ---------------- */
+
+/* TCP connect bounded by timeout_ms. */
+static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int soerr = 0, flags = fcntl(fd, F_GETFL);
+	socklen_t sl = sizeof(soerr);
+	int n;
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	if (connect(fd, sa, len) == 0)
+		goto done;
+	if (errno != EINPROGRESS)
+		return -errno;
+	do
+		n = poll(&pfd, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		return -errno;
+	if (soerr)
+		return -soerr;
+done:
+	/* the control client polls by itself; blocking mode keeps sends simple */
+	return fcntl(fd, F_SETFL, flags) < 0 ? -errno : 0;
+}
+
+/* Connect to the first address of HOST:PORT that answers; *peer gets its text. */
+static int control_connect(const struct ping_opts *o, struct sockaddr_storage *server, char *peer,
+			   size_t peerlen)
+{
+	struct addrinfo hints = {
+		.ai_family = o->family,
+		.ai_socktype = SOCK_STREAM,
+		.ai_protocol = IPPROTO_TCP,
+	};
+	struct addrinfo *res, *ai;
+	char port[8];
+	int rc, fd = -1, err = -EHOSTUNREACH;
+
+	snprintf(port, sizeof(port), "%u", o->port);
+	rc = getaddrinfo(o->host, port, &hints, &res);
+	if (rc) {
+		log_error("cannot resolve '%s'%s: %s", o->host,
+			  o->family == AF_INET	? " (IPv4)" :
+			  o->family == AF_INET6 ? " (IPv6)" :
+						  "",
+			  gai_strerror(rc));
+		return -EINVAL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		memset(server, 0, sizeof(*server));
+		memcpy(server, ai->ai_addr, ai->ai_addrlen);
+		ping_format_endpoint(server, peer, peerlen);
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+		if (fd < 0) {
+			err = -errno;
+			continue;
+		}
+		err = connect_bounded(fd, ai->ai_addr, ai->ai_addrlen, PING_CONTROL_TIMEOUT_MS);
+		if (!err)
+			break;
+		log_debug("connect %s: %s", peer, strerror(-err));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		log_error("cannot connect to %s (TWAMP-Control): %s", peer, strerror(-err));
+		return err == -EINVAL ? -EIO : err;
+	}
+	return fd;
+}
+
+/* The secret of -u IDENTITY from -k KEYFILE, copied into key (wiped by the caller). */
+static int load_key(const struct ping_opts *o, struct tw_key *key)
+{
+	struct tw_keyring ring = { 0 };
+	__u8 key_id[XT_KEYID_LEN] = { 0 };
+	const struct tw_key *k;
+	char err[256] = "";
+	int ret;
+
+	ret = tw_keyring_load(o->keyfile, &ring, err, sizeof(err));
+	if (ret) {
+		log_error("cannot load the key file: %s", err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	if (ring.loose_permissions)
+		log_warn("%s can be read by group or others: chmod 600 it", o->keyfile);
+	memcpy(key_id, o->identity, strlen(o->identity));
+	k = tw_keyring_find(&ring, key_id);
+	if (k)
+		memcpy(key, k, sizeof(*key));
+	else
+		log_error("identity '%s' is not in %s", o->identity, o->keyfile);
+	tw_keyring_free(&ring);
+	return k ? 0 : -ENOENT;
+}
+
+/* One test session's socket, on the control connection's local address. */
+static int session_socket(struct ping_run_state *st, const struct sockaddr_storage *local,
+			  struct sockaddr_storage *bound)
+{
+	struct sockaddr_storage a = *local;
+	socklen_t len = sizeof(*bound);
+	int ret;
+
+	/* Port 0: each session gets its own ephemeral Sender Port. */
+	if (a.ss_family == AF_INET)
+		((struct sockaddr_in *)&a)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&a)->sin6_port = 0;
+	st->target.ss_family = local->ss_family;
+	ret = open_socket(st);
+	if (ret)
+		return ret;
+	if (bind(st->fd, (struct sockaddr *)&a,
+		 a.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+					  sizeof(struct sockaddr_in6)) < 0 ||
+	    getsockname(st->fd, (struct sockaddr *)bound, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Request session st (1-based index) and remember where and how to send. */
+static int request_one(struct cc_conn *cc, struct ping_run_state *st,
+		       const struct sockaddr_storage *local, const struct sockaddr_storage *server,
+		       __u32 nsessions, const char *ctl_peer)
+{
+	const struct ping_opts *o = st->o;
+	struct sockaddr_storage sender, receiver = *server;
+	struct cc_session_params p;
+	struct cc_accept a;
+	char ep[INET6_ADDRSTRLEN + 16];
+	int ret;
+
+	ret = session_socket(st, local, &sender);
+	if (ret) {
+		log_error("session %d: UDP socket: %s", st->index, strerror(-ret));
+		return PING_EXIT_NOREPLY;
+	}
+	if (receiver.ss_family == AF_INET)
+		((struct sockaddr_in *)&receiver)->sin_port = htons(o->test_port);
+	else
+		((struct sockaddr_in6 *)&receiver)->sin6_port = htons(o->test_port);
+	memset(&p, 0, sizeof(p));
+	if (cc_params_set_endpoints(&p, &sender, &receiver)) {
+		log_error("session %d: address families of the sockets differ", st->index);
+		return PING_EXIT_NOREPLY;
+	}
+	st->test_mode = cc_security_mode(cc) & XT_MODE_TEST_CIPHER;
+	st->padding = ping_session_padding(o, st->test_mode);
+	p.padding_length = st->padding;
+	/* now: the session starts when Start-Sessions arrives (RFC 5357 §3.5) */
+	p.start_time_ntp = xt_unix_ns_to_ntp64(xt_realtime_ns());
+	p.timeout_ns = o->session_timeout_ns;
+	p.dscp = o->dscp > 0 ? (__u8)o->dscp : 0;
+	ret = cc_request_session(cc, &p, &a);
+	if (ret) {
+		log_error("%s: Request-TW-Session %d of %u: %s", ctl_peer, st->index, nsessions,
+			  cc->err);
+		return PING_EXIT_NOREPLY;
+	}
+	memcpy(st->sid, a.sid, XT_SID_LEN);
+	if (st->test_mode) {
+		ret = cc_test_keys(cc, a.sid, &st->keys);
+		if (ret) {
+			log_error("session %d: cannot derive the test keys: %s", st->index,
+				  strerror(-ret));
+			return PING_EXIT_NOREPLY;
+		}
+	}
+	/* The reflector may have proposed another port: use what it accepted. */
+	st->target = receiver;
+	if (st->target.ss_family == AF_INET) {
+		((struct sockaddr_in *)&st->target)->sin_port = htons(a.port);
+		st->target_len = sizeof(struct sockaddr_in);
+	} else {
+		((struct sockaddr_in6 *)&st->target)->sin6_port = htons(a.port);
+		st->target_len = sizeof(struct sockaddr_in6);
+	}
+	ping_format_endpoint(&st->target, ep, sizeof(ep));
+	if (nsessions > 1)
+		snprintf(st->peer, sizeof(st->peer), "%s (session %d)", ep, st->index);
+	else
+		snprintf(st->peer, sizeof(st->peer), "%s", ep);
+	ping_format_endpoint(&sender, ep, sizeof(ep));
+	log_debug("session %d: %s -> %s, padding %u, accepted", st->index, ep, st->peer,
+		  st->padding);
+	ping_session_init(&st->sess, o->timeout_ns, 0);
+	return PING_EXIT_OK;
+}
+
+static int start_all(struct cc_conn *cc, struct ping_run_state *sts, __u32 n, const char *peer)
+{
+	int ret;
+
+	if (cc->mode & XT_MODE_INDIVIDUAL_SESSIONS) {
+		__u8(*sids)[XT_SID_LEN] = calloc(n, XT_SID_LEN);
+		__u8 *acc = calloc(n, 1);
+
+		ret = -ENOMEM;
+		if (sids && acc) {
+			for (__u32 i = 0; i < n; i++)
+				memcpy(sids[i], sts[i].sid, XT_SID_LEN);
+			ret = cc_start_n_sessions(cc, (const __u8(*)[XT_SID_LEN])sids, n, acc);
+		}
+		free(sids);
+		free(acc);
+	} else {
+		ret = cc_start_sessions(cc);
+	}
+	if (ret)
+		log_error("%s: %s", peer, ret == -ENOMEM ? "out of memory" : cc->err);
+	return ret;
+}
+
+static void stop_all(struct cc_conn *cc, struct ping_run_state *sts, __u32 n, const char *peer)
+{
+	int ret;
+
+	if (cc->mode & XT_MODE_INDIVIDUAL_SESSIONS) {
+		__u8(*sids)[XT_SID_LEN] = calloc(n, XT_SID_LEN);
+		__u8 *acc = calloc(n, 1);
+
+		ret = -ENOMEM;
+		if (sids && acc) {
+			for (__u32 i = 0; i < n; i++)
+				memcpy(sids[i], sts[i].sid, XT_SID_LEN);
+			ret = cc_stop_n_sessions(cc, (const __u8(*)[XT_SID_LEN])sids, n, acc);
+		}
+		free(sids);
+		free(acc);
+	} else {
+		ret = cc_stop_sessions(cc, XT_ACCEPT_OK);
+	}
+	/* The results are ours already: a failed stop is worth a warning, not the run. */
+	if (ret)
+		log_warn("%s: %s", peer, ret == -ENOMEM ? "out of memory" : cc->err);
+}
+
+/* Sum of the sessions, for the overall line; jitter as the pair-weighted mean. */
+static int overall_summary(const struct ping_run_state *sts, __u32 n, struct ping_counters *c,
+			   struct ping_summary *sum)
+{
+	struct ping_sample *all;
+	size_t total = 0, k = 0, pairs = 0;
+	__int128 jsum = 0;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	for (__u32 i = 0; i < n; i++) {
+		const struct ping_counters *s = &sts[i].sess.cnt;
+
+		c->sent += s->sent;
+		c->received += s->received;
+		c->late += s->late;
+		c->duplicates += s->duplicates;
+		c->invalid += s->invalid;
+		c->send_errors += s->send_errors;
+		c->icmp_errors += s->icmp_errors;
+		total += sts[i].sess.nsamples;
+	}
+	all = malloc((total ? total : 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (__u32 i = 0; i < n; i++) {
+		struct ping_summary one;
+
+		memcpy(all + k, sts[i].sess.samples, sts[i].sess.nsamples * sizeof(*all));
+		k += sts[i].sess.nsamples;
+		/* IPDV pairs only make sense within a session */
+		if (!ping_summarize(sts[i].sess.samples, sts[i].sess.nsamples, &one)) {
+			jsum += (__int128)one.jitter_ns * (__int128)one.jitter_pairs;
+			pairs += one.jitter_pairs;
+		}
+	}
+	ret = ping_summarize(all, total, sum);
+	free(all);
+	if (ret)
+		return ret;
+	sum->jitter_pairs = pairs;
+	sum->jitter_ns = pairs ? (__s64)(jsum / (__int128)pairs) : 0;
+	return 0;
+}
+
+static int ping_run_twamp(const struct ping_opts *o)
+{
+	struct ping_run_state *sts = calloc(o->sessions, sizeof(*sts));
+	struct sockaddr_storage server, local;
+	struct ping_ctl_watch ctl = { .fd = -1 };
+	struct tw_key key;
+	struct cc_config cfg = {
+		.modes = o->modes,
+		.n_modes = o->n_modes,
+		.features = o->individual ? XT_MODE_INDIVIDUAL_SESSIONS : 0,
+		.max_count_exponent = o->max_count_exponent,
+		.timeout_ms = PING_CONTROL_TIMEOUT_MS,
+	};
+	struct cc_conn cc;
+	struct ping_signals sig;
+	struct ping_summary sum;
+	FILE *out = o->raw ? stderr : stdout;
+	char peer[INET6_ADDRSTRLEN + 16] = "?", kind[64];
+	socklen_t len = sizeof(local);
+	__u32 i, opened = 0;
+	int code = PING_EXIT_NOREPLY, ret;
+
+	memset(&key, 0, sizeof(key));
+	memset(&cc, 0, sizeof(cc));
+	if (!sts) {
+		log_error("out of memory");
+		return PING_EXIT_NOREPLY;
+	}
+	if (o->identity[0]) {
+		if (load_key(o, &key)) {
+			free(sts);
+			return PING_EXIT_USAGE;
+		}
+		cfg.identity = o->identity;
+		cfg.secret = key.secret;
+		cfg.secret_len = key.secret_len;
+	}
+	ctl.fd = control_connect(o, &server, peer, sizeof(peer));
+	if (ctl.fd < 0) {
+		code = ctl.fd == -EINVAL ? PING_EXIT_USAGE : PING_EXIT_NOREPLY;
+		goto out_key;
+	}
+	if (getsockname(ctl.fd, (struct sockaddr *)&local, &len) < 0) {
+		log_error("getsockname: %s", strerror(errno));
+		goto out_close;
+	}
+	ret = cc_open(&cc, ctl.fd, &cfg);
+	/* the secret is in the Token now; nothing else needs it */
+	OPENSSL_cleanse(&key, sizeof(key));
+	if (ret) {
+		log_error("%s: %s", peer, cc.err);
+		goto out_cc;
+	}
+	log_debug("%s: TWAMP-Control in %s mode (server offers 0x%x, we chose 0x%x)", peer,
+		  cc_mode_name(cc.mode), cc.offered, cc.mode);
+
+	for (i = 0; i < o->sessions; i++) {
+		sts[i].o = o;
+		sts[i].fd = -1;
+		sts[i].index = (int)i + 1;
+		opened++;
+		code = request_one(&cc, &sts[i], &local, &server, o->sessions, peer);
+		if (code != PING_EXIT_OK)
+			goto out_sessions;
+	}
+	if (start_all(&cc, sts, o->sessions, peer)) {
+		code = PING_EXIT_NOREPLY;
+		goto out_sessions;
+	}
+
+	setvbuf(stdout, NULL, _IOLBF, 0); /* lines as they happen, also into a pipe */
+	signals_catch(&sig);
+	snprintf(kind, sizeof(kind), "TWAMP %s", cc_mode_name(cc.mode));
+	if (o->raw)
+		puts(PING_CSV_HEADER_SESSIONS);
+	else if (!o->quiet)
+		printf("XTWAMP PING %s (%s): %s, %u session%s, %zu-octet requests, count %u, interval %.6g s\n",
+		       peer, o->host, kind, o->sessions, o->sessions > 1 ? "s" : "",
+		       ping_session_request_len(o, sts[0].test_mode), o->count,
+		       (double)o->interval_ns / 1e9);
+	loop(sts, o->sessions, &ctl, &sig.waitmask);
+	signals_restore(&sig);
+
+	if (!ctl.gone)
+		stop_all(&cc, sts, o->sessions, peer);
+
+	code = PING_EXIT_OK;
+	for (i = 0; i < o->sessions; i++) {
+		if (finish_session(&sts[i], kind, out, &sum) != PING_EXIT_OK)
+			code = PING_EXIT_NOREPLY;
+	}
+	if (o->sessions > 1) {
+		struct ping_counters all;
+		char what[INET6_ADDRSTRLEN + 48];
+
+		snprintf(what, sizeof(what), "%s, all %u sessions,", peer, o->sessions);
+		if (overall_summary(sts, o->sessions, &all, &sum) == 0) {
+			if (!o->quiet && !o->raw)
+				putchar('\n');
+			ping_print_summary_named(out, what, kind, &all, &sum);
+		}
+	}
+	fflush(out);
+
+out_sessions:
+	for (i = 0; i < opened; i++) {
+		if (sts[i].fd >= 0)
+			close(sts[i].fd);
+		ping_session_free(&sts[i].sess);
+		OPENSSL_cleanse(&sts[i].keys, sizeof(sts[i].keys));
+	}
+out_cc:
+	cc_close(&cc);
+out_close:
+	close(ctl.fd);
+out_key:
+	OPENSSL_cleanse(&key, sizeof(key));
+	free(sts);
+	return code;
+}
+
+int ping_run(const struct ping_opts *o)
+{
+	return o->light ? ping_run_light(o) : ping_run_twamp(o);
 }
 
 int ping_main(int argc, char **argv)

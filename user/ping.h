@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * ping.h - `xtwamp ping`: a TWAMP Light (RFC 5357 App. I) / STAMP (RFC 8762)
- * Session-Sender.
+ * Session-Sender, and without --light a full TWAMP Control-Client +
+ * Session-Sender (RFC 5357: control connection through control_client.h,
+ * one or more test sessions, unauthenticated, authenticated, encrypted or
+ * mixed mode).
  *
  * Contract: everything except ping_run() and ping_main() is pure - no
  * sockets, no clocks, no printing to the terminal - so the unit tests can
@@ -28,7 +31,9 @@
 #include <sys/socket.h>
 #include <linux/types.h>
 
+#include "twamp_crypto.h"
 #include "xtwamp_maps.h" /* enum xt_format */
+#include "xtwamp_wire.h"
 
 #define PING_HOST_MAX 256
 #define PING_COUNT_MAX 10000000U
@@ -40,6 +45,11 @@
 #define PING_TLV_FLAG_U 0x80	     /* a Session-Sender sets U (RFC 8972 §4) */
 #define PING_INTERVAL_MIN_NS 1000ULL /* 1 us: below that we only measure ourselves */
 #define PING_SECONDS_MAX 3600ULL
+#define PING_AUTH_PAD_DEFAULT 64 /* 48 + 64 = 112: authenticated request as long as the reply */
+#define PING_SESSIONS_MAX 256	 /* --sessions: one UDP socket each */
+#define PING_PATH_MAX 4096
+#define PING_SESSION_TIMEOUT_DEFAULT_NS (2 * 1000000000ULL)
+#define PING_CONTROL_TIMEOUT_MS 10000 /* bound on each TWAMP-Control message */
 
 /* Exit codes of `xtwamp ping` (and of the xtwamp client generally). */
 #define PING_EXIT_OK 0	    /* run completed, at least one valid reply */
@@ -54,16 +64,33 @@ struct ping_opts {
 	__u64 timeout_ns; /* wait for replies after the last request; late threshold */
 	__u32 padding;	  /* TWAMP: octets after the 14-octet header; STAMP: after 44 */
 	enum xt_format format;
-	__u16 ssid;  /* STAMP SSID (RFC 8972), 0 = none */
-	int family;  /* AF_UNSPEC, AF_INET (-4), AF_INET6 (-6) */
-	bool light;  /* --light: the only mode so far */
-	bool raw;    /* CSV, one line per reply */
-	bool quiet;  /* summary only */
-	bool help;   /* --help seen: print usage, nothing else parsed */
-	int verbose; /* -v count: invalid-reply reasons at 1 */
+	__u16 ssid;	  /* STAMP SSID (RFC 8972), 0 = none */
+	int family;	  /* AF_UNSPEC, AF_INET (-4), AF_INET6 (-6) */
+	bool light;	  /* --light: no TWAMP-Control; else full TWAMP, port = control port */
+	bool raw;	  /* CSV, one line per reply */
+	bool quiet;	  /* summary only */
+	bool help;	  /* --help seen: print usage, nothing else parsed */
+	int verbose;	  /* -v count: invalid-reply reasons at 1 */
+	bool padding_set; /* -s given; else the mode's default (27, or 64 when keyed) */
+	int dscp;	  /* -D: DSCP of the test packets (and Type-P), -1 = not set */
+
+	/* Full TWAMP only (without --light). */
+	__u32 modes[4];			 /* -A: XT_MODE_* security bits, preferred first */
+	size_t n_modes;			 /* 1..4 after parsing */
+	char identity[XT_KEYID_LEN + 1]; /* -u: KeyID, "" = none */
+	char keyfile[PING_PATH_MAX];	 /* -k: key file ("identity hex-secret" lines) */
+	__u32 sessions;			 /* --sessions: parallel test sessions */
+	unsigned max_count_exponent;	 /* --max-count-exponent (default 15) */
+	__u64 session_timeout_ns;	 /* --session-timeout: the Timeout field */
+	__u16 test_port;		 /* --test-port: Receiver Port requested */
+	bool individual;		 /* --individual: Start-N/Stop-N (RFC 5938) */
 };
 
-/* Defaults: port 862, 5 packets, 1 s apart, TWAMP with 27 octets padding, 2 s. */
+/*
+ * Defaults: port 862, 5 packets, 1 s apart, TWAMP with 27 octets padding,
+ * 2 s; full TWAMP: unauthenticated, 1 session, Count up to 2^15, session
+ * Timeout 2 s, Receiver Port 862.
+ */
 void ping_opts_default(struct ping_opts *o);
 
 /*
@@ -87,6 +114,15 @@ int ping_parse_seconds(const char *text, __u64 *ns);
 size_t ping_request_len(const struct ping_opts *o);
 
 /*
+ * Padding and request size of a full-TWAMP session in test mode (the
+ * security bit): 14 + padding (unauthenticated, mixed) or 48 + padding
+ * (authenticated, encrypted); without -s the padding makes the request as
+ * long as the reply (27, 64).
+ */
+__u32 ping_session_padding(const struct ping_opts *o, __u32 test_mode);
+size_t ping_session_request_len(const struct ping_opts *o, __u32 test_mode);
+
+/*
  * Build the request for sequence number seq into buf (zero padding; for
  * STAMP, -s N becomes one Extra Padding TLV of N octets in total).  The
  * timestamp is left 0: ping_stamp_request() fills it last.  Returns the
@@ -96,6 +132,16 @@ int ping_build_request(const struct ping_opts *o, __u32 seq, void *buf, size_t b
 
 /* Write T1 (Unix ns -> NTP) and the sender Error Estimate; returns the NTP64. */
 __u64 ping_stamp_request(void *buf, __u64 t1_unix_ns, __u16 error_estimate);
+
+/*
+ * Authenticated/encrypted Session-Sender packet (RFC 4656 §4.1.2): 48 +
+ * padding octets, sequence number at 0, zero MBZ, HMAC and padding.
+ * ping_stamp_request_auth() writes T1 at 16 and the Error Estimate at 24;
+ * then tw_test_seal_sender() HMACs and encrypts it.  Returns the length or
+ * -ENOSPC.
+ */
+int ping_build_request_auth(__u32 seq, __u32 padding, void *buf, size_t buflen);
+__u64 ping_stamp_request_auth(void *buf, __u64 t1_unix_ns, __u16 error_estimate);
 
 /* A reflected packet, decoded; timestamps are Unix ns (CLOCK_REALTIME). */
 struct ping_reply {
@@ -119,6 +165,14 @@ struct ping_reply {
  */
 int ping_parse_reply(const void *buf, size_t len, enum xt_format fmt, __s64 realtime_minus_tai_ns,
 		     struct ping_reply *out, char *err, size_t errlen);
+
+/*
+ * The same for an authenticated/encrypted reflector packet (>= 112 octets,
+ * RFC 5357 §4.2.1 with erratum 5045) that tw_test_open_reflector() has
+ * already decrypted and verified.  -EINVAL if shorter than 112.
+ */
+int ping_parse_reply_auth(const void *buf, size_t len, __s64 realtime_minus_tai_ns,
+			  struct ping_reply *out, char *err, size_t errlen);
 
 /* The four delays of one reply, signed ns. */
 struct ping_times {
@@ -217,6 +271,11 @@ int ping_format_line(char *buf, size_t len, const char *peer, const struct ping_
 int ping_format_csv(char *buf, size_t len, const struct ping_reply *r, __u64 t4_ns, int reply_ttl);
 void ping_print_summary(FILE *f, const char *peer, const struct ping_opts *o,
 			const struct ping_counters *c, const struct ping_summary *sum);
+/* The same with the kind of run named ("TWAMP encrypted", "TWAMP light"). */
+void ping_print_summary_named(FILE *f, const char *peer, const char *kind,
+			      const struct ping_counters *c, const struct ping_summary *sum);
+/* CSV of a full-TWAMP run: the light columns and the session number (1..N). */
+#define PING_CSV_HEADER_SESSIONS PING_CSV_HEADER ",session"
 /* The one-line clock warning, or NULL when both clocks claim synchronisation. */
 const char *ping_sync_warning(const struct ping_session *s);
 
@@ -227,7 +286,7 @@ const char *ping_format_endpoint(const struct sockaddr_storage *ss, char *buf, s
 
 void ping_usage(FILE *f);
 
-/* Run a parsed ping; returns a PING_EXIT_* code. */
+/* Run a parsed ping (light or full TWAMP); returns a PING_EXIT_* code. */
 int ping_run(const struct ping_opts *o);
 
 /* `xtwamp ping ...`: parse, run, return the exit code. */

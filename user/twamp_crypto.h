@@ -45,8 +45,8 @@ void tw_stream_free(struct tw_cbc_stream *s);
  * and starts the next span; tw_hmac_verify() compares in constant time.
  */
 struct tw_hmac {
-	void *ctx;   /* EVP_MAC_CTX */
-	void *mac;   /* EVP_MAC */
+	void *ctx; /* EVP_MAC_CTX */
+	void *mac; /* EVP_MAC */
 	__u8 key[TW_HMAC_KEY_LEN];
 };
 int tw_hmac_init(struct tw_hmac *h, const __u8 key[TW_HMAC_KEY_LEN]);

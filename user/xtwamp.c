@@ -2,7 +2,7 @@
 /*
  * xtwamp.c - the `xtwamp` client: a thin dispatcher.  Each subcommand lives
  * in its own file with a NAME_main(argc, argv) taking argv[0] = NAME, so new
- * ones (the full TWAMP-Control client, an exporter) only add a table row.
+ * ones (an exporter) only add a table row.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,8 +21,8 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{ "ping", "send TWAMP Light / STAMP test packets, report delays and loss", ping_main,
-	  ping_usage },
+	{ "ping", "run TWAMP (full or Light) / STAMP test sessions, report delays and loss",
+	  ping_main, ping_usage },
 	{ "stats", "show the XDP reflector's counters, tables and clock state", stats_main,
 	  stats_usage },
 };
@@ -47,6 +47,8 @@ static void usage(FILE *f)
 		"  -h, --help      this text\n"
 		"\n"
 		"Examples:\n"
+		"  xtwamp ping 192.0.2.1                          full TWAMP: TWAMP-Control, 5 packets\n"
+		"  xtwamp ping 192.0.2.1 -A E -u alice -k keys    the same, encrypted\n"
 		"  xtwamp ping --light 192.0.2.1                  5 TWAMP Light packets to port 862\n"
 		"  xtwamp ping --light [2001:db8::1]:862 -c 100 -i 0.01 -q\n"
 		"  xtwamp ping --light 192.0.2.1 --stamp --ssid 7 STAMP with an RFC 8972 SSID\n"

@@ -1,43 +1,58 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * xtwampd - the xtwamp reflector daemon: loads the XDP reflector, attaches
- * it, keeps its clock current and detaches on SIGINT/SIGTERM.
+ * it, serves TWAMP-Control (negotiated sessions, authenticated ones through
+ * the AF_XDP path), keeps the clock current and detaches on SIGINT/SIGTERM.
+ *
+ * One thread, one epoll loop: a signalfd (SIGINT/SIGTERM), a 1 s timerfd
+ * (clock refresh, session sweep, control timers), the control server's
+ * epoll descriptor and the auth path's.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
-#include <time.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 
+#include "auth_path.h"
+#include "clock.h"
+#include "control_server.h"
 #include "daemon_opts.h"
+#include "keyfile.h"
 #include "loader.h"
 #include "log.h"
+#include "session_table.h"
+#include "xtwamp.skel.h"
 
 #ifndef XTWAMP_VERSION
 #define XTWAMP_VERSION "0.1.0"
 #endif
 
-static volatile sig_atomic_t stop_signal;
+/* What an epoll event of the main loop is for (data.u32). */
+enum { EV_SIGNAL, EV_TIMER, EV_CONTROL, EV_AUTH };
 
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static void install_signal_handlers(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
+struct daemon {
+	struct xtwampd_opts *opts;
+	struct xt_loader loader;
+	bool loader_open;
+	struct tw_keyring keys;
+	bool have_keys;
+	struct auth_path *auth;
+	struct session_table *sessions;
+	struct control_server *control;
+	__u32 modes; /* offered on TWAMP-Control */
+	int epfd, sigfd, timerfd;
+	int auth_fds[4];
+	int n_auth_fds;
+	bool ran; /* reached "ready": the counters are worth a log line */
+};
 
 /*
  * Old kernels charge BPF maps to RLIMIT_MEMLOCK; 5.11+ charge memcg.  Raising
@@ -51,19 +66,286 @@ static void raise_memlock_limit(void)
 		log_debug("cannot raise RLIMIT_MEMLOCK (%s); fine on Linux 5.11+", strerror(errno));
 }
 
+/*
+ * Every session port and control connection is a descriptor: the default
+ * soft limit (1024) is below --max-sessions + --max-connections.
+ */
+static void raise_nofile_limit(const struct xtwampd_opts *o)
+{
+	rlim_t want = (rlim_t)o->max_sessions + o->max_connections + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < want)
+		log_warn(
+			"only %llu file descriptors allowed (ulimit -n), fewer than --max-sessions "
+			"+ --max-connections need: raise the hard limit or lower those",
+			(unsigned long long)rl.rlim_cur);
+}
+
+static int load_keys(struct daemon *d)
+{
+	char err[512];
+	int rc;
+
+	if (!d->opts->keys_path[0])
+		return 0;
+	rc = tw_keyring_load(d->opts->keys_path, &d->keys, err, sizeof(err));
+	if (rc) {
+		log_error("--keys %s%s", err,
+			  rc == -EINVAL ?
+				  " (format: one \"KeyID hex-passphrase\" per line, # comments)" :
+			  rc == -EACCES ? " (run as root, or let xtwampd's user read it)" :
+					  "");
+		return rc;
+	}
+	d->have_keys = true;
+	if (d->keys.loose_permissions)
+		log_warn("--keys %s can be read by group or others: the shared secrets should be "
+			 "private (chmod 600 %s)",
+			 d->opts->keys_path, d->opts->keys_path);
+	log_info("%zu key%s loaded from %s", d->keys.n_keys, d->keys.n_keys == 1 ? "" : "s",
+		 d->opts->keys_path);
+	return 0;
+}
+
+static int ep_add(int epfd, int fd, __u32 tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* SIGINT/SIGTERM as events of the loop, never as asynchronous handlers. */
+static int open_signalfd(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int open_timerfd(void)
+{
+	struct itimerspec one_second = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, 0, &one_second, NULL)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * The auth path serves its sessions on TWAMP Light ports through the
+ * loader's reserving sockets (session_table.h): lend them.
+ */
+static void lend_light_sockets(struct daemon *d)
+{
+	int i, err;
+
+	if (!d->auth || !d->opts->reserve_ports)
+		return;
+	for (i = 0; i < d->opts->n_ports && i < d->loader.n_port_fds; i++) {
+		if (d->opts->ports[i].format != XT_FMT_TWAMP)
+			continue;
+		err = auth_path_set_port_socket(d->auth, d->opts->ports[i].port,
+						d->loader.port_fds[i]);
+		if (err)
+			log_debug("UDP %u: not lent to the auth path: %s", d->opts->ports[i].port,
+				  strerror(-err));
+	}
+}
+
+static int start_control(struct daemon *d, __u64 start_ntp)
+{
+	const struct xtwampd_opts *o = d->opts;
+	struct session_table_config st = {
+		.sessions_fd = bpf_map__fd(d->loader.skel->maps.xtwamp_sessions),
+		.ports_fd = bpf_map__fd(d->loader.skel->maps.xtwamp_ports),
+		.max_sessions = o->max_sessions,
+		.max_per_owner = o->max_sessions_per_connection,
+		.refwait_ns = (__u64)o->refwait_s * XT_NSEC_PER_SEC,
+	};
+	struct control_server_config cs = {
+		.opts = o,
+		.keys = d->have_keys ? &d->keys : NULL,
+		.server_start_ntp = start_ntp,
+	};
+	int err;
+
+	d->modes = o->modes;
+	if (d->modes & XT_MODE_TEST_CIPHER) {
+		err = auth_path_open(&d->auth, &d->loader);
+		if (err) {
+			log_error(
+				"cannot set up the path for authenticated/encrypted test packets: "
+				"%s (offer --modes without authenticated,encrypted)",
+				strerror(-err));
+			return err;
+		}
+		lend_light_sockets(d);
+	}
+	st.auth = d->auth;
+	err = session_table_new(&st, &d->sessions);
+	if (err) {
+		log_error("cannot create the session table: %s", strerror(-err));
+		return err;
+	}
+	cs.modes = d->modes;
+	cs.sessions = d->sessions;
+	return control_server_open(&cs, &d->control);
+}
+
+static void log_ready(const struct daemon *d)
+{
+	const struct xtwampd_opts *o = d->opts;
+	char ports[512] = "", control[512], modes[128];
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < o->n_ports && len < sizeof(ports) - 32; i++)
+		len += snprintf(ports + len, sizeof(ports) - len, "%s%s %u", i ? ", " : "",
+				o->ports[i].format == XT_FMT_STAMP ? "STAMP" : "TWAMP Light",
+				o->ports[i].port);
+	if (d->control) {
+		char where[256];
+
+		snprintf(control, sizeof(control), "TWAMP-Control on %s (modes %s)",
+			 control_server_describe(d->control, where, sizeof(where)),
+			 xt_modes_format(d->modes, modes, sizeof(modes)));
+	} else {
+		snprintf(control, sizeof(control), "no TWAMP-Control (--no-control)");
+	}
+	log_info("ready: reflecting %s (%s, rate limit %u pps/source%s); %s; maps pinned in %s",
+		 ports, o->stateless ? "stateless" : "stateful", o->rate_limit_pps,
+		 o->n_allow || o->default_deny ? ", allow-list enforced" : "", control,
+		 o->pin_path);
+}
+
+/* The 1 s tick: clock, sessions, control timers. */
+static void on_timer(struct daemon *d)
+{
+	__u64 expirations;
+
+	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
+		return;
+	if (loader_refresh_clock(&d->loader))
+		log_warn("clock refresh failed; replies keep the previous Error Estimate");
+	if (d->sessions)
+		session_table_sweep(d->sessions);
+	if (d->control)
+		control_server_tick(d->control);
+}
+
+/* Run until a signal; returns the signal number. */
+static int run(struct daemon *d)
+{
+	struct epoll_event ev[16];
+	struct signalfd_siginfo si;
+	int n, i;
+
+	for (;;) {
+		n = epoll_wait(d->epfd, ev, 16, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("epoll_wait: %s", strerror(errno));
+			return SIGTERM;
+		}
+		for (i = 0; i < n; i++) {
+			__u32 tag = ev[i].data.u32;
+
+			if (tag == EV_SIGNAL) {
+				if (read(d->sigfd, &si, sizeof(si)) == sizeof(si))
+					return (int)si.ssi_signo;
+			} else if (tag == EV_TIMER) {
+				on_timer(d);
+			} else if (tag == EV_CONTROL) {
+				control_server_handle(d->control);
+			} else if (tag >= EV_AUTH && tag < EV_AUTH + (__u32)d->n_auth_fds) {
+				auth_path_handle(d->auth, d->auth_fds[tag - EV_AUTH]);
+			}
+		}
+	}
+}
+
+static int setup_loop(struct daemon *d)
+{
+	int err, i;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return -errno;
+	d->timerfd = open_timerfd();
+	if (d->timerfd < 0)
+		return d->timerfd;
+	err = ep_add(d->epfd, d->sigfd, EV_SIGNAL);
+	if (!err)
+		err = ep_add(d->epfd, d->timerfd, EV_TIMER);
+	if (!err && d->control)
+		err = ep_add(d->epfd, control_server_fd(d->control), EV_CONTROL);
+	if (d->auth)
+		d->n_auth_fds = auth_path_fds(d->auth, d->auth_fds, 4);
+	for (i = 0; !err && i < d->n_auth_fds; i++)
+		err = ep_add(d->epfd, d->auth_fds[i], EV_AUTH + i);
+	return err;
+}
+
+/* Undo whatever start-up did, in reverse; safe on a partial start. */
+static void teardown(struct daemon *d)
+{
+	if (d->control) {
+		if (d->ran)
+			control_server_log_stats(d->control);
+		control_server_close(d->control); /* each connection's sessions go with it */
+	}
+	if (d->sessions) {
+		if (d->ran)
+			session_table_log_stats(d->sessions);
+		session_table_free(d->sessions); /* what is left (none, normally) */
+	}
+	auth_path_close(d->auth);
+	if (d->loader_open)
+		loader_close(&d->loader);
+	if (d->have_keys)
+		tw_keyring_free(&d->keys);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+}
+
 int main(int argc, char **argv)
 {
-	struct xtwampd_opts *opts = calloc(1, sizeof(*opts));
-	struct xt_loader loader;
+	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	__u64 start_ntp = xt_unix_ns_to_ntp64(xt_realtime_ns()); /* Server-Start Start-Time */
 	char err[256];
-	int rc, i;
+	int rc, i, sig;
 
 	log_init("xtwampd", LOG_LEVEL_INFO);
-	if (!opts) {
+	d.opts = calloc(1, sizeof(*d.opts));
+	if (!d.opts) {
 		log_error("out of memory");
 		return 1;
 	}
-	rc = xtwampd_parse_args(argc, argv, opts, err, sizeof(err));
+	rc = xtwampd_parse_args(argc, argv, d.opts, err, sizeof(err));
 	if (rc == XT_OPTS_HELP) {
 		xtwampd_usage(stdout);
 		return 0;
@@ -76,50 +358,44 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return 2;
 	}
-	log_set_level(LOG_LEVEL_INFO + (opts->verbosity > 2 ? 2 : opts->verbosity));
+	log_set_level(LOG_LEVEL_INFO + (d.opts->verbosity > 2 ? 2 : d.opts->verbosity));
 	log_route_libbpf();
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	raise_memlock_limit();
-	install_signal_handlers();
+	raise_nofile_limit(d.opts);
 
-	rc = loader_open(&loader, opts);
-	for (i = 0; !rc && i < opts->n_ifaces; i++)
-		rc = loader_attach(&loader, opts->ifaces[i], opts);
-	if (!rc && opts->reserve_ports)
-		rc = loader_reserve_ports(&loader, opts);
+	d.sigfd = open_signalfd();
+	if (d.sigfd < 0) {
+		log_error("cannot set up signal handling: %s", strerror(-d.sigfd));
+		return 1;
+	}
+	rc = d.opts->control ? load_keys(&d) : 0;
+	if (!rc) {
+		rc = loader_open(&d.loader, d.opts);
+		d.loader_open = true; /* loader_close() undoes a partial open too */
+	}
+	for (i = 0; !rc && i < d.opts->n_ifaces; i++)
+		rc = loader_attach(&d.loader, d.opts->ifaces[i], d.opts);
+	if (!rc && d.opts->reserve_ports)
+		rc = loader_reserve_ports(&d.loader, d.opts);
+	if (!rc && d.opts->control)
+		rc = start_control(&d, start_ntp);
+	if (!rc) {
+		rc = setup_loop(&d);
+		if (rc)
+			log_error("cannot set up the event loop: %s", strerror(-rc));
+	}
 	if (rc) {
-		loader_close(&loader);
-		free(opts);
+		teardown(&d);
+		free(d.opts);
 		return 1;
 	}
 
-	{
-		char ports[512] = "";
-		size_t len = 0;
-
-		for (i = 0; i < opts->n_ports && len < sizeof(ports) - 32; i++)
-			len += snprintf(ports + len, sizeof(ports) - len, "%s%s %u", i ? ", " : "",
-					opts->ports[i].format == XT_FMT_STAMP ? "STAMP" :
-										"TWAMP Light",
-					opts->ports[i].port);
-		log_info("ready: reflecting %s (%s, rate limit %u pps/source%s); maps pinned in %s",
-			 ports, opts->stateless ? "stateless" : "stateful", opts->rate_limit_pps,
-			 opts->n_allow || opts->default_deny ? ", allow-list enforced" : "",
-			 opts->pin_path);
-	}
-
-	/* Keep the clock offset and Error Estimate current, about once a second. */
-	while (!stop_signal) {
-		struct timespec one_second = { 1, 0 };
-
-		nanosleep(&one_second, NULL);
-		if (stop_signal)
-			break;
-		if (loader_refresh_clock(&loader))
-			log_warn("clock refresh failed; replies keep the previous Error Estimate");
-	}
-	log_info("%s: detaching", strsignal(stop_signal));
-	loader_close(&loader);
-	free(opts);
+	log_ready(&d);
+	d.ran = true;
+	sig = run(&d);
+	log_info("%s: shutting down", strsignal(sig));
+	teardown(&d);
+	free(d.opts);
 	return 0;
 }

@@ -42,6 +42,102 @@ static void test_defaults(void **state)
 	assert_string_equal(opts.pin_path, "/sys/fs/bpf/xtwamp");
 	assert_int_equal(opts.n_allow, 0);
 	assert_true(opts.reserve_ports);
+	/* TWAMP-Control */
+	assert_true(opts.control);
+	assert_int_equal(opts.control_port, 862);
+	assert_int_equal(opts.n_control_addrs, 0);
+	assert_int_equal(opts.modes, XT_MODE_UNAUTHENTICATED | XT_MODE_INDIVIDUAL_SESSIONS |
+					     XT_MODE_REFLECT_OCTETS | XT_MODE_SYMMETRICAL_SIZE);
+	assert_string_equal(opts.keys_path, "");
+	assert_int_equal(opts.count_exponent, 15);
+	assert_int_equal(opts.servwait_s, 900);
+	assert_int_equal(opts.refwait_s, 900);
+	assert_int_equal(opts.max_connections, 256);
+	assert_int_equal(opts.max_connections_per_client, 16);
+	assert_int_equal(opts.max_sessions, 4096);
+	assert_int_equal(opts.max_sessions_per_connection, 64);
+	assert_int_equal(opts.n_control_allow, 0);
+	assert_int_equal(opts.n_require_auth, 0);
+}
+
+/* Test that --keys adds the modes that need them to the default offer. */
+static void test_keys_default_modes(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--iface", "eth0", "--keys", "/etc/xtwamp/keys"), 0);
+	assert_string_equal(opts.keys_path, "/etc/xtwamp/keys");
+	assert_int_equal(opts.modes, 0x7f);
+	/* --modes overrides the default, with or without keys */
+	assert_int_equal(PARSE("--iface", "eth0", "--keys", "k", "--modes", "encrypted"), 0);
+	assert_int_equal(opts.modes, XT_MODE_ENCRYPTED);
+}
+
+/* Test every TWAMP-Control option and the forms --modes accepts. */
+static void test_control_options(void **state)
+{
+	char buf[128];
+	(void)state;
+
+	assert_int_equal(PARSE("-i", "eth0", "--control-port", "8620", "--control-addr",
+			       "192.0.2.1", "--control-addr", "2001:db8::1", "--keys", "k",
+			       "--modes", "unauthenticated,Authenticated mixed,reflect-octets",
+			       "--max-count-exponent", "20", "--refwait", "60", "--servwait", "120",
+			       "--max-connections", "10", "--max-connections-per-client", "2",
+			       "--max-sessions", "100", "--max-sessions-per-connection", "5",
+			       "--control-allow", "192.0.2.0/24,2001:db8::/32", "--control-allow",
+			       "198.51.100.7", "--require-auth", "198.51.100.0/24"),
+			 0);
+	assert_true(opts.control);
+	assert_int_equal(opts.control_port, 8620);
+	assert_int_equal(opts.n_control_addrs, 2);
+	assert_string_equal(xt_addr_format(&opts.control_addrs[0], buf, sizeof(buf)), "192.0.2.1");
+	assert_string_equal(xt_addr_format(&opts.control_addrs[1], buf, sizeof(buf)),
+			    "2001:db8::1");
+	assert_int_equal(opts.modes, XT_MODE_UNAUTHENTICATED | XT_MODE_AUTHENTICATED |
+					     XT_MODE_MIXED | XT_MODE_REFLECT_OCTETS);
+	assert_int_equal(opts.count_exponent, 20);
+	assert_int_equal(opts.refwait_s, 60);
+	assert_int_equal(opts.servwait_s, 120);
+	assert_int_equal(opts.max_connections, 10);
+	assert_int_equal(opts.max_connections_per_client, 2);
+	assert_int_equal(opts.max_sessions, 100);
+	assert_int_equal(opts.max_sessions_per_connection, 5);
+	assert_int_equal(opts.n_control_allow, 3);
+	assert_int_equal(opts.control_allow[0].prefixlen, 96 + 24);
+	assert_int_equal(opts.control_allow[1].prefixlen, 32);
+	assert_int_equal(opts.n_require_auth, 1);
+	assert_int_equal(opts.require_auth[0].prefixlen, 96 + 24);
+
+	/* numbers, decimal or hex, OR-ed with names */
+	assert_int_equal(PARSE("-i", "eth0", "--modes", "1"), 0);
+	assert_int_equal(opts.modes, XT_MODE_UNAUTHENTICATED);
+	assert_int_equal(PARSE("-i", "eth0", "--keys", "k", "--modes", "0x7f"), 0);
+	assert_int_equal(opts.modes, 0x7f);
+	assert_int_equal(PARSE("-i", "eth0", "--modes", "0x10,unauthenticated"), 0);
+	assert_int_equal(opts.modes, 0x11);
+
+	/* the per-connection limit never exceeds the overall one */
+	assert_int_equal(PARSE("-i", "eth0", "--max-sessions", "8"), 0);
+	assert_int_equal(opts.max_sessions_per_connection, 8);
+
+	assert_int_equal(PARSE("-i", "eth0", "--no-control"), 0);
+	assert_false(opts.control);
+}
+
+/* Test the text form of Modes used in logs. */
+static void test_modes_format(void **state)
+{
+	char buf[128];
+	(void)state;
+
+	assert_string_equal(xt_modes_format(0x71, buf, sizeof(buf)),
+			    "unauthenticated,individual,reflect-octets,symmetrical-size");
+	assert_string_equal(xt_modes_format(0x0e, buf, sizeof(buf)),
+			    "authenticated,encrypted,mixed");
+	assert_string_equal(xt_modes_format(0x101, buf, sizeof(buf)), "unauthenticated,0x100");
+	assert_string_equal(xt_modes_format(0, buf, sizeof(buf)), "none");
+	/* truncation is safe */
+	assert_string_equal(xt_modes_format(0x01, buf, 6), "unaut");
 }
 
 /* Test that every option is understood. */
@@ -83,7 +179,7 @@ static void test_help_version(void **state)
 }
 
 struct bad_case {
-	const char *args[6];
+	const char *args[8];
 	const char *must_mention;
 };
 
@@ -114,15 +210,47 @@ static void test_errors(void **state)
 		{ { "--iface", "eth0", "stray" }, "stray" },
 		{ { "--iface", "eth0", "--iface", "eth0" }, "twice" },
 		{ { "--iface", "an-interface-name-too-long" }, "interface name" },
+		/* TWAMP-Control */
+		{ { "-i", "eth0", "--control-port", "0" }, "--control-port" },
+		{ { "-i", "eth0", "--control-port", "65536" }, "65536" },
+		{ { "-i", "eth0", "--control-addr", "[::1]" }, "[::1]" },
+		{ { "-i", "eth0", "--control-addr", "192.0.2.1:862" }, "--control-port" },
+		{ { "-i", "eth0", "--control-addr", "::", "--control-addr", "::" }, "twice" },
+		{ { "-i", "eth0", "--no-control", "--control-port", "8620" }, "--no-control" },
+		{ { "-i", "eth0", "--modes", "telepathic" }, "telepathic" },
+		{ { "-i", "eth0", "--modes", "0x80" }, "0x80" },
+		{ { "-i", "eth0", "--modes", "12x" }, "12x" },
+		{ { "-i", "eth0", "--modes", "individual,reflect-octets" }, "no security mode" },
+		{ { "-i", "eth0", "--modes", "authenticated" }, "--keys" },
+		{ { "-i", "eth0", "--modes", "unauthenticated,mixed" }, "mixed" },
+		{ { "-i", "eth0", "--modes", "0x7f" }, "authenticated,encrypted,mixed" },
+		{ { "-i", "eth0", "--keys", "" }, "--keys" },
+		{ { "-i", "eth0", "--max-count-exponent", "9" }, "--max-count-exponent" },
+		{ { "-i", "eth0", "--max-count-exponent", "32" }, "32" },
+		{ { "-i", "eth0", "--refwait", "0" }, "--refwait" },
+		{ { "-i", "eth0", "--servwait", "soon" }, "soon" },
+		{ { "-i", "eth0", "--servwait", "604801" }, "604801" },
+		{ { "-i", "eth0", "--max-connections", "0" }, "--max-connections" },
+		{ { "-i", "eth0", "--max-connections-per-client", "-3" }, "-3" },
+		{ { "-i", "eth0", "--max-sessions", "65537" }, "--max-sessions" },
+		{ { "-i", "eth0", "--max-sessions-per-connection", "x" },
+		  "--max-sessions-per-connection" },
+		{ { "-i", "eth0", "--control-allow", "192.0.2.1/24" }, "--control-allow" },
+		{ { "-i", "eth0", "--control-allow", "10.0.0.0/8,nope" }, "nope" },
+		{ { "-i", "eth0", "--require-auth", "2001:db8::/29x" }, "2001:db8::/29x" },
+		{ { "-i", "eth0", "--require-auth", "198.51.100.0/24" }, "--require-auth" },
+		{ { "-i", "eth0", "--keys", "k", "--modes", "unauthenticated,mixed",
+		    "--require-auth", "::/0" },
+		  "offered no mode" },
 	};
 	size_t i;
 	(void)state;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[8] = { "xtwampd" };
+		char *argv[10] = { "xtwampd" };
 		int argc = 1, rc;
 
-		while (argc < 7 && cases[i].args[argc - 1])
+		while (argc < 9 && cases[i].args[argc - 1])
 			argv[argc] = (char *)cases[i].args[argc - 1], argc++;
 		rc = xtwampd_parse_args(argc, argv, &opts, err, sizeof(err));
 		if (rc != -22 || !strstr(err, cases[i].must_mention))
@@ -186,9 +314,11 @@ static void test_addr_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
-		cmocka_unit_test(test_help_version), cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_prefix_parse), cmocka_unit_test(test_addr_round_trip),
+		cmocka_unit_test(test_defaults),	   cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_help_version),	   cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_prefix_parse),	   cmocka_unit_test(test_addr_round_trip),
+		cmocka_unit_test(test_keys_default_modes), cmocka_unit_test(test_control_options),
+		cmocka_unit_test(test_modes_format),
 	};
 
 	return cmocka_run_group_tests_name("daemon options and prefixes", tests, NULL, NULL);

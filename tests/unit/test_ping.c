@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ping.h"
+#include "twamp_crypto.h"
 #include "xtwamp_wire.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -139,14 +140,135 @@ static void test_args_help(void **state)
 	assert_true(o.help);
 }
 
+/* Test that a HOST without --light means full TWAMP, with its defaults. */
+static void test_args_full_defaults(void **state)
+{
+	char *argv[] = { "ping", "192.0.2.1" };
+	struct ping_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &o, err, sizeof(err)), 0);
+	assert_false(o.light);
+	assert_string_equal(o.host, "192.0.2.1");
+	assert_int_equal(o.port, 862); /* the TWAMP-Control port */
+	assert_int_equal(o.n_modes, 1);
+	assert_int_equal(o.modes[0], XT_MODE_UNAUTHENTICATED);
+	assert_int_equal(o.sessions, 1);
+	assert_int_equal(o.max_count_exponent, 15);
+	assert_true(o.session_timeout_ns == 2000000000ULL);
+	assert_int_equal(o.test_port, 862);
+	assert_int_equal(o.dscp, -1);
+	assert_false(o.individual);
+	assert_false(o.padding_set);
+	assert_string_equal(o.identity, "");
+	/* the request is as long as the reply in each test mode */
+	assert_int_equal(ping_session_padding(&o, 0), 27);
+	assert_int_equal(ping_session_request_len(&o, 0), 41);
+	assert_int_equal(ping_session_padding(&o, XT_MODE_AUTHENTICATED), 64);
+	assert_int_equal(ping_session_request_len(&o, XT_MODE_ENCRYPTED), 112);
+}
+
+/* Test every full-TWAMP option, and the keyed default mode list. */
+static void test_args_full_options(void **state)
+{
+	char *a1[] = { "ping",
+		       "-A",
+		       "auth,E",
+		       "-u",
+		       "alice",
+		       "-k",
+		       "/etc/xtwamp/keys",
+		       "--sessions",
+		       "3",
+		       "--max-count-exponent=20",
+		       "-D",
+		       "46",
+		       "--session-timeout",
+		       "0.5",
+		       "--test-port",
+		       "8620",
+		       "--individual",
+		       "-s",
+		       "100",
+		       "[2001:db8::1]:8862" };
+	char *a2[] = { "ping", "-u", "bob", "-k", "keys", "h" };
+	char *a3[] = { "ping", "-A", "o", "h", "-D0" };
+	char *a4[] = { "ping", "--light", "-D", "10", "h" };
+	struct ping_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(ARGC(a1), a1, &o, err, sizeof(err)), 0);
+	assert_false(o.light);
+	assert_int_equal(o.n_modes, 2);
+	assert_int_equal(o.modes[0], XT_MODE_AUTHENTICATED);
+	assert_int_equal(o.modes[1], XT_MODE_ENCRYPTED);
+	assert_string_equal(o.identity, "alice");
+	assert_string_equal(o.keyfile, "/etc/xtwamp/keys");
+	assert_int_equal(o.sessions, 3);
+	assert_int_equal(o.max_count_exponent, 20);
+	assert_int_equal(o.dscp, 46);
+	assert_true(o.session_timeout_ns == 500000000ULL);
+	assert_int_equal(o.test_port, 8620);
+	assert_true(o.individual);
+	assert_string_equal(o.host, "2001:db8::1");
+	assert_int_equal(o.port, 8862);
+	assert_true(o.padding_set);
+	assert_int_equal(ping_session_request_len(&o, 0), 114);
+	assert_int_equal(ping_session_request_len(&o, XT_MODE_AUTHENTICATED), 148);
+
+	/* a key and no -A: keyed modes only, strongest first, never unauthenticated */
+	assert_int_equal(parse(ARGC(a2), a2, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.n_modes, 3);
+	assert_int_equal(o.modes[0], XT_MODE_ENCRYPTED);
+	assert_int_equal(o.modes[1], XT_MODE_AUTHENTICATED);
+	assert_int_equal(o.modes[2], XT_MODE_MIXED);
+
+	assert_int_equal(parse(ARGC(a3), a3, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.n_modes, 1);
+	assert_int_equal(o.modes[0], XT_MODE_UNAUTHENTICATED);
+	assert_int_equal(o.dscp, 0);
+
+	/* -D also marks TWAMP Light packets */
+	assert_int_equal(parse(ARGC(a4), a4, &o, err, sizeof(err)), 0);
+	assert_true(o.light);
+	assert_int_equal(o.dscp, 10);
+}
+
 struct bad_case {
-	const char *args[8];
+	const char *args[10];
 	const char *needle; /* must appear in the message */
 };
 
 static const struct bad_case bad_cases[] = {
 	{ { "--light" }, "missing HOST" },
-	{ { "192.0.2.1" }, "--light" },
+	/* full TWAMP (no --light) */
+	{ { "--light", "--sessions", "2", "h" }, "--sessions needs TWAMP-Control: drop --light" },
+	{ { "--light", "-A", "O", "h" }, "--modes needs TWAMP-Control" },
+	{ { "--light", "--individual", "h" }, "--individual needs" },
+	{ { "h", "--stamp" }, "--stamp needs --light" },
+	{ { "h", "--ssid", "3" }, "--ssid needs --light" },
+	{ { "h", "-A", "E" }, "mode encrypted needs -u IDENTITY -k KEYFILE" },
+	{ { "h", "-A", "O,M" }, "mode mixed needs -u" },
+	{ { "h", "-u", "alice" }, "go together" },
+	{ { "h", "-k", "/etc/keys" }, "go together" },
+	{ { "h", "-A", "bogus" }, "unknown mode 'bogus'" },
+	{ { "h", "-A", "O,open" }, "twice" },
+	{ { "h", "-A", "" }, "no mode" },
+	{ { "h", "--sessions", "0" }, "sessions" },
+	{ { "h", "--sessions", "257" }, "from 1 to 256" },
+	{ { "h", "--max-count-exponent", "9" }, "max-count-exponent" },
+	{ { "h", "--max-count-exponent", "32" }, "max-count-exponent" },
+	{ { "h", "-D", "64" }, "DSCP" },
+	{ { "h", "-D", "ef" }, "DSCP" },
+	{ { "h", "--session-timeout", "0" }, "session timeout" },
+	{ { "h", "--test-port", "0" }, "test port" },
+	{ { "h", "-A", "A", "-u", "a", "-k", "f", "-s", "1425" }, "at most 1424" },
+	{ { "h", "-u",
+	    "012345678901234567890123456789012345678901234567890123456789012345678901234567890",
+	    "-k", "f" },
+	  "1 to 80 octets" },
 	{ { "--light", "192.0.2.1", "192.0.2.2" }, "only one HOST" },
 	{ { "--light", "-i", "0", "h" }, "interval" },
 	{ { "--light", "-i", "0.0", "h" }, "> 0" },
@@ -189,12 +311,12 @@ static void test_args_errors(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-		char *argv[10] = { "ping" };
+		char *argv[12] = { "ping" };
 		struct ping_opts o;
 		char err[256];
 		int argc = 1;
 
-		for (int k = 0; k < 8 && bad_cases[i].args[k]; k++)
+		for (int k = 0; k < 10 && bad_cases[i].args[k]; k++)
 			argv[argc++] = (char *)bad_cases[i].args[k];
 		err[0] = '\0';
 		if (parse(argc, argv, &o, err, sizeof(err)) != -EINVAL ||
@@ -407,6 +529,100 @@ static void test_parse_reply_stamp(void **state)
 	assert_int_equal(ping_parse_reply(b, 44, XT_FMT_STAMP, 0, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.ssid, 77);
 	assert_int_equal(r.sender_ttl, 255);
+}
+
+/* Test the authenticated sender packet of RFC 4656 §4.1.2: 48 + padding, T1 at 16. */
+static void test_build_auth_request(void **state)
+{
+	__u8 buf[PING_UDP_PAYLOAD_MAX], zero[128] = { 0 }, plain[112];
+	struct tw_test_keys k;
+	__u64 ntp, t1 = BASE_NS + 987654321;
+
+	(void)state;
+	memset(buf, 0xee, sizeof(buf));
+	assert_int_equal(ping_build_request_auth(0x0a0b0c0d, 64, buf, sizeof(buf)), 112);
+	assert_memory_equal(buf, "\x0a\x0b\x0c\x0d", 4);
+	assert_memory_equal(buf + 4, zero, 112 - 4);
+	assert_int_equal(buf[112], 0xee);
+	ntp = ping_stamp_request_auth(buf, t1, 0x8f84);
+	assert_true(ntp == xt_unix_ns_to_ntp64(t1));
+	assert_memory_equal(buf + 4, zero, 12); /* MBZ */
+	assert_int_equal(get32(buf + 16), (__u32)(ntp >> 32));
+	assert_int_equal(get32(buf + 20), (__u32)ntp);
+	assert_int_equal(buf[24], 0x8f);
+	assert_int_equal(buf[25], 0x84);
+	assert_memory_equal(buf + 26, zero, 112 - 26); /* MBZ, HMAC (not yet), padding */
+	assert_int_equal(ping_build_request_auth(0, 0, buf, 47), -ENOSPC);
+	assert_int_equal(ping_build_request_auth(0, 0, buf, 48), 48);
+
+	/* sealed in encrypted mode, it opens again with the same keys */
+	assert_int_equal(ping_build_request_auth(7, 64, buf, sizeof(buf)), 112);
+	ping_stamp_request_auth(buf, t1, 0x8f84);
+	memcpy(plain, buf, sizeof(plain));
+	memset(&k, 0x5a, sizeof(k));
+	assert_int_equal(tw_test_seal_sender(XT_MODE_ENCRYPTED, &k, buf, 112), 0);
+	assert_memory_not_equal(buf, plain, 32);
+	assert_int_equal(tw_test_open_sender(XT_MODE_ENCRYPTED, &k, buf, 112), 0);
+	assert_memory_equal(buf, plain, 32);
+}
+
+/* An authenticated reflector packet (RFC 5357 §4.2.1, erratum 5045) by hand. */
+static void build_auth_reply(__u8 *b, size_t len, __u32 rseq, __u32 sseq, __u64 t1, __u64 t2,
+			     __u64 t3, __u16 ee, __u16 see, __u8 ttl)
+{
+	memset(b, 0, len);
+	put32(b, rseq);
+	put_ntp(b + 16, t3);
+	put16(b + 24, ee);
+	put_ntp(b + 32, t2);
+	put32(b + 48, sseq);
+	put_ntp(b + 64, t1);
+	put16(b + 72, see);
+	b[80] = ttl;
+}
+
+/* Test decoding a 112-octet reply, and that a tampered one never verifies. */
+static void test_parse_reply_auth(void **state)
+{
+	__u8 b[128], sealed[128];
+	struct ping_reply r;
+	struct tw_test_keys k;
+	char err[160];
+	__u64 t1 = BASE_NS, t2 = BASE_NS + 70000, t3 = BASE_NS + 70500;
+
+	(void)state;
+	build_auth_reply(b, sizeof(b), 4, 2, t1, t2, t3, 0x8587, 0x0587, 254);
+	assert_int_equal(ping_parse_reply_auth(b, 112, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.length, 112);
+	assert_int_equal(r.seq, 4);
+	assert_int_equal(r.sender_seq, 2);
+	assert_true(r.t1_ns == t1);
+	assert_true(r.t2_ns == t2);
+	assert_true(r.t3_ns == t3);
+	assert_true(r.t1_ntp == xt_unix_ns_to_ntp64(t1));
+	assert_int_equal(r.error_estimate, 0x8587);
+	assert_int_equal(r.sender_error_estimate, 0x0587);
+	assert_int_equal(r.sender_ttl, 254);
+	assert_int_equal(ping_parse_reply_auth(b, 128, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.length, 128);
+	assert_int_equal(ping_parse_reply_auth(b, 111, 0, &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "112-octet"));
+	/* the same sanity checks as unauthenticated replies */
+	put16(b + 24, 0x8500);
+	assert_int_equal(ping_parse_reply_auth(b, 112, 0, &r, err, sizeof(err)), -EBADMSG);
+
+	/* sealed by a reflector in either keyed mode: opens; one flipped bit: never */
+	build_auth_reply(b, sizeof(b), 4, 2, t1, t2, t3, 0x8587, 0x0587, 254);
+	memset(&k, 0x33, sizeof(k));
+	for (__u32 mode = XT_MODE_AUTHENTICATED; mode <= XT_MODE_ENCRYPTED; mode <<= 1) {
+		memcpy(sealed, b, sizeof(b));
+		assert_int_equal(tw_test_seal_reflector(mode, &k, sealed, 112), 0);
+		assert_int_equal(tw_test_open_reflector(mode, &k, sealed, 112), 0);
+		assert_memory_equal(sealed, b, 96); /* the HMAC field stays */
+		assert_int_equal(tw_test_seal_reflector(mode, &k, sealed, 112), 0);
+		sealed[3] ^= 0x01;
+		assert_int_equal(tw_test_open_reflector(mode, &k, sealed, 112), -EBADMSG);
+	}
 }
 
 static void test_parse_reply_corrupt(void **state)
@@ -760,6 +976,28 @@ static void test_format_csv(void **state)
 	assert_string_equal(line, "1,2,10,20,30,40,255,,34183,44");
 }
 
+/* Test the summary header of a full-TWAMP session names its mode and session. */
+static void test_print_summary_named(void **state)
+{
+	struct ping_counters c = { .sent = 2, .received = 2 };
+	struct ping_summary sum = { 0 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	ping_print_summary_named(f, "192.0.2.1:862 (session 2)", "TWAMP encrypted", &c, &sum);
+	fclose(f);
+	assert_string_equal(buf,
+			    "--- 192.0.2.1:862 (session 2) TWAMP encrypted ping statistics ---\n"
+			    "2 sent, 2 received, 0 lost (0.0%), 0 duplicates, 0 invalid replies\n");
+	free(buf);
+	assert_string_equal(PING_CSV_HEADER_SESSIONS,
+			    "seq,rseq,t1_ns,t2_ns,t3_ns,t4_ns,sender_ttl,reply_ttl,reflector_ee,"
+			    "length,session");
+}
+
 static void test_print_summary(void **state)
 {
 	struct ping_opts o;
@@ -849,6 +1087,8 @@ int main(void)
 		cmocka_unit_test(test_args_long_and_clustered),
 		cmocka_unit_test(test_args_stamp),
 		cmocka_unit_test(test_args_help),
+		cmocka_unit_test(test_args_full_defaults),
+		cmocka_unit_test(test_args_full_options),
 		cmocka_unit_test(test_args_errors),
 		cmocka_unit_test(test_parse_target),
 		cmocka_unit_test(test_parse_seconds),
@@ -856,6 +1096,8 @@ int main(void)
 		cmocka_unit_test(test_build_stamp_request),
 		cmocka_unit_test(test_parse_reply_twamp),
 		cmocka_unit_test(test_parse_reply_stamp),
+		cmocka_unit_test(test_build_auth_request),
+		cmocka_unit_test(test_parse_reply_auth),
 		cmocka_unit_test(test_parse_reply_corrupt),
 		cmocka_unit_test(test_parse_reply_ptp),
 		cmocka_unit_test(test_compute),
@@ -868,6 +1110,7 @@ int main(void)
 		cmocka_unit_test(test_format_line),
 		cmocka_unit_test(test_format_csv),
 		cmocka_unit_test(test_print_summary),
+		cmocka_unit_test(test_print_summary_named),
 		cmocka_unit_test(test_endpoints),
 	};
 

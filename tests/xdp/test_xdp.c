@@ -130,6 +130,9 @@ struct step {
 	uint8_t dscp;
 	enum where where;
 	uint32_t count; /* W_FLOW / W_SESSION: packets in the entry afterwards */
+	bool userspace; /* XT_SESS_USERSPACE: handed to xtwampd with struct xt_xsk_meta
+			 * in front (XDP_PASS: the test run's XSKMAP is empty); count =
+			 * the session's rx_packets afterwards */
 };
 
 struct port_cfg {
@@ -179,6 +182,14 @@ struct row {
 #define SESS_COPY(n) .rseq = RSEQ_COPY, .where = W_SESSION, .count = (n)
 #define STAMPFMT .fmt = XT_FMT_STAMP
 #define SET_DSCP(d) .dscp_set = true, .dscp = (d)
+/* Authenticated/encrypted session: n-th request (from 1) handed to user space. */
+#define TO_USERSPACE(n) .verdict = XDP_PASS, .userspace = true, .where = W_SESSION, .count = (n)
+#define USERSPACE_PORT PORT(TEST_PORT, XT_PORT_SESSIONS, XT_FMT_TWAMP)
+/* An authenticated/encrypted session; the arguments add to the defaults of sess_cfg. */
+#define USERSPACE_SESS(...)                                                                   \
+	{                                                                                     \
+		.used = true, .format = XT_FMT_TWAMP, .flags = XT_SESS_USERSPACE, __VA_ARGS__ \
+	}
 
 /* ---- global state ---------------------------------------------------------- */
 
@@ -605,6 +616,11 @@ static void check_counters(struct rctx *rc, const struct step *st, const uint64_
 	exp[XT_CNT_RX_FRAMES] = 1;
 	switch (st->verdict) {
 	case XDP_PASS:
+		if (st->userspace) {
+			exp[XT_CNT_REDIRECTED_USERSPACE] = 1;
+			exp[XT_CNT_RX_TIMESTAMP_SW] = 1;
+			break;
+		}
 		exp[XT_CNT_PASSED] = 1;
 		exp[XT_CNT_PASSED_FRAGMENT] = st->frag_cnt;
 		exp[XT_CNT_PASSED_IPV6_EXT] = st->ext_cnt;
@@ -623,7 +639,7 @@ static void check_counters(struct rctx *rc, const struct step *st, const uint64_
 	 * the program reads the clock (RFC 5357 wants it as early as
 	 * possible), and nothing in the frame shows it: allow 0 or 1 there.
 	 */
-	if (st->verdict != XDP_TX)
+	if (st->verdict != XDP_TX && !st->userspace)
 		optional[XT_CNT_RX_TIMESTAMP_SW] = true;
 	for (i = 0; i < XT_CNT__COUNT; i++) {
 		uint64_t d = after[i] - before[i];
@@ -805,6 +821,54 @@ static void check_state(struct rctx *rc, const struct step *st, const struct pkt
 	}
 }
 
+/*
+ * A request of an authenticated/encrypted session, as user space gets it:
+ * struct xt_xsk_meta (T2 on the TAI clock, received TTL and TOS, magic) in
+ * front of the unchanged frame, and the session counting the packet but
+ * leaving the sequence numbers alone (the sender's is encrypted).
+ */
+static void check_userspace(struct rctx *rc, const struct step *st, const struct pkt *req,
+			    const uint8_t *out, size_t out_len, uint64_t tai0, uint64_t tai1)
+{
+	const uint8_t *rip = req->data + req->ip_off;
+	struct xt_session_key k;
+	struct xt_xsk_meta meta;
+	struct xt_session v;
+
+	CHECK_EQ(rc, "frame length with metadata", req->len + sizeof(meta), out_len);
+	if (out_len < req->len + sizeof(meta))
+		return;
+	memcpy(&meta, out, sizeof(meta));
+	CHECK_EQ(rc, "metadata magic", XT_XSK_META_MAGIC, meta.magic);
+	CHECK_EQ(rc, "metadata TTL", req->family == 4 ? rip[8] : rip[7], meta.ttl);
+	CHECK_EQ(rc, "metadata TOS", req->family == 4 ? rip[1] : (rip[0] & 0x0f) << 4 | rip[1] >> 4,
+		 meta.tos);
+	CHECK_EQ(rc, "metadata pad", 0, meta.pad);
+	if (meta.t2_tai_ns + TS_SLACK_NS < tai0 || meta.t2_tai_ns > tai1 + TS_SLACK_NS)
+		report(rc,
+		       "metadata T2 %" PRIu64 " outside the run's TAI window [%" PRIu64 ", %" PRIu64
+		       "]",
+		       (uint64_t)meta.t2_tai_ns, tai0, tai1);
+	if (memcmp(out + sizeof(meta), req->data, req->len))
+		report(rc, "frame behind the metadata differs from the request");
+
+	request_key(req, XT_FMT_TWAMP, &k);
+	if (bpf_map_lookup_elem(g.fd_sessions, &k, &v)) {
+		report(rc, "no xtwamp_sessions entry for the request's key");
+		return;
+	}
+	CHECK_EQ(rc, "state rx_packets", st->count, v.rx_packets);
+	CHECK_EQ(rc, "state tx_packets (user space replies)", 0, v.tx_packets);
+	CHECK_EQ(rc, "state next_seq (user space's)", 0, v.next_seq);
+	CHECK_EQ(rc, "state last_sender_seq (encrypted: untouched)", 0, v.last_sender_seq);
+	CHECK_EQ(rc, "state last_rx_ns = metadata T2", meta.t2_tai_ns, v.last_rx_ns);
+	if (st->count == 1)
+		CHECK_EQ(rc, "state first_rx_ns of the first packet", v.last_rx_ns, v.first_rx_ns);
+	else if (v.first_rx_ns == 0 || v.first_rx_ns > v.last_rx_ns)
+		report(rc, "state first_rx_ns %" PRIu64 " not set / after last_rx_ns %" PRIu64,
+		       (uint64_t)v.first_rx_ns, (uint64_t)v.last_rx_ns);
+}
+
 /* ---- running a row --------------------------------------------------------------- */
 
 static void run_step(struct rctx *rc, const struct step *st)
@@ -845,7 +909,9 @@ static void run_step(struct rctx *rc, const struct step *st)
 		       verdict_name((int)opts.retval), opts.retval);
 	check_counters(rc, st, before, after);
 
-	if (st->verdict == XDP_PASS && (int)opts.retval == XDP_PASS) {
+	if (st->userspace && (int)opts.retval == XDP_PASS) {
+		check_userspace(rc, st, &req, out, opts.data_size_out, tai0, tai1);
+	} else if (st->verdict == XDP_PASS && (int)opts.retval == XDP_PASS) {
 		size_t i, n = opts.data_size_out < req.len ? opts.data_size_out : req.len;
 
 		CHECK_EQ(rc, "passed frame length", req.len, opts.data_size_out);
@@ -1758,6 +1824,77 @@ static const struct row static_rows[] = {
 			    .state = XT_SESS_STARTED,
 			    .stop = 1 } },
 		.steps = { { .pkt = { 0 }, REFLECT, SESS(0) } },
+	},
+
+	/* -- authenticated/encrypted sessions: handed to xtwampd (XT_SESS_USERSPACE) -- */
+	{
+		.desc = "Test that an authenticated/encrypted IPv4 session's requests go to user "
+			"space with T2/TTL/TOS metadata, unchanged and counted, and that requests "
+			"under 48 octets are dropped as too short",
+		.ports = { USERSPACE_PORT },
+		.sess = { USERSPACE_SESS(.state = XT_SESS_STARTED) },
+		.steps = { { .pkt = { .plen = 48, .seq = 1 }, TO_USERSPACE(1) },
+			   { .pkt = { .plen = 112, .seq = 2, .ttl = 255, .tos = 0x04 },
+			     TO_USERSPACE(2) },
+			   { .pkt = { .plen = 47 }, DROPS(TOO_SHORT) },
+			   { .pkt = { .plen = 14 }, DROPS(TOO_SHORT) },
+			   { .pkt = { .plen = PLEN_NONE }, DROPS(TOO_SHORT) },
+			   { .pkt = { .plen = 1400, .seq = 3 }, TO_USERSPACE(3) } },
+	},
+	{
+		.desc = "Test that an authenticated/encrypted IPv6 session behind 802.1ad + 802.1Q "
+			"tags goes to user space with the hop limit and traffic class in the "
+			"metadata",
+		.ports = { USERSPACE_PORT },
+		.sess = { { .used = true,
+			    .v6 = true,
+			    .format = XT_FMT_TWAMP,
+			    .flags = XT_SESS_USERSPACE | XT_SESS_SET_DSCP,
+			    .dscp = 46,
+			    .state = XT_SESS_STARTED } },
+		.steps = { { .pkt = { .family = 6, .nvlan = 2, .plen = 64 }, TO_USERSPACE(1) },
+			   { .pkt = { .family = 6, .plen = 112, .tos = 0x01 }, TO_USERSPACE(2) },
+			   { .pkt = { .family = 6, .plen = 40 }, DROPS(TOO_SHORT) } },
+	},
+	{
+		.desc = "Test that an authenticated/encrypted session not started, or past its "
+			"stop deadline, drops its packets before user space sees them",
+		.ports = { USERSPACE_PORT },
+		.sess = { USERSPACE_SESS(.state = XT_SESS_ACCEPTED),
+			  USERSPACE_SESS(.sport = 1234, .state = XT_SESS_STARTED, .stop = -1) },
+		.steps = { { .pkt = { .plen = 48 }, DROPS(SESSION_STOPPED) },
+			   { .pkt = { .plen = 48, .sport = 1234 }, DROPS(SESSION_STOPPED) },
+			   { .pkt = { .plen = 20, .sport = 1234 }, DROPS(SESSION_STOPPED) } },
+	},
+	{
+		.desc = "Test that an authenticated/encrypted session with its deadline ahead goes "
+			"to user space, and a light sender on the same port is still reflected",
+		.ports = { PORT(TEST_PORT, XT_PORT_SESSIONS | XT_PORT_LIGHT, XT_FMT_TWAMP) },
+		.sess = { USERSPACE_SESS(.state = XT_SESS_STARTED, .stop = 1) },
+		.steps = { { .pkt = { .plen = 48 }, TO_USERSPACE(1) },
+			   { .pkt = { .sport = 1234 }, REFLECT, FLOW(0) },
+			   { .pkt = { .plen = 60 }, TO_USERSPACE(2) } },
+	},
+	{
+		.desc = "Test that the checks before user space still apply to an authenticated "
+			"session: malformed and not allowed",
+		.ports = { USERSPACE_PORT },
+		.allowlist = true,
+		.allow = { "192.0.2.10/32" },
+		.sess = { USERSPACE_SESS(.state = XT_SESS_STARTED),
+			  USERSPACE_SESS(.sender = V4_SENDER_B, .state = XT_SESS_STARTED) },
+		.steps = { { .pkt = { .plen = 48, .breaks = PB_BAD_IP_CSUM }, DROPS(MALFORMED) },
+			   { .pkt = { .plen = 48, .udp_len_delta = 4 }, DROPS(MALFORMED) },
+			   { .pkt = { .plen = 48, .src = V4_SENDER_B }, DROPS(NOT_ALLOWED) },
+			   { .pkt = { .plen = 48 }, TO_USERSPACE(1) } },
+	},
+	{
+		.desc = "Test that an authenticated session's requests are dropped while the "
+			"clock is unset",
+		.clock_unset = true,
+		.ports = { USERSPACE_PORT },
+		.sess = { USERSPACE_SESS(.state = XT_SESS_STARTED) },
+		.steps = { { .pkt = { .plen = 48 }, DROPS(CLOCK_UNSET) } },
 	},
 };
 
