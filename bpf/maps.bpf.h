@@ -58,12 +58,19 @@ struct {
 
 /*
  * AF_XDP sockets of xtwampd's authenticated/encrypted path, one per receive
- * queue (key = rx_queue_index).  An empty slot makes the redirect fall back
- * to XDP_PASS, where xtwampd's UDP socket takes the packet.
+ * queue of each interface (key XT_XSK_KEY(slot, queue)).  An empty slot makes
+ * the redirect fall back to XDP_PASS, where xtwampd's UDP socket takes it.
  */
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XT_MAX_IFSLOTS);
+	__type(key, __u32);   /* ifindex */
+	__type(value, __u32); /* slot */
+} xtwamp_ifslots SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
-	__uint(max_entries, XT_MAX_QUEUES);
+	__uint(max_entries, XT_MAX_IFSLOTS *XT_MAX_QUEUES);
 	__type(key, __u32);
 	__type(value, __u32);
 } xtwamp_xsks SEC(".maps");

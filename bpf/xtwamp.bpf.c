@@ -137,6 +137,7 @@ static __always_inline bool session_stopped(const struct xt_session *sess, __u64
 static __always_inline int to_userspace(struct xdp_md *ctx, struct xt_session *sess,
 					const struct pkt *pkt, __u32 req_len, __u64 t2)
 {
+	__u32 ifindex, queue, *slot;
 	struct xt_xsk_meta *meta;
 	void *data;
 
@@ -161,7 +162,12 @@ static __always_inline int to_userspace(struct xdp_md *ctx, struct xt_session *s
 		}
 	}
 	count(XT_CNT_REDIRECTED_USERSPACE);
-	return bpf_redirect_map(&xtwamp_xsks, ctx->rx_queue_index, XDP_PASS);
+	ifindex = ctx->ingress_ifindex;
+	slot = bpf_map_lookup_elem(&xtwamp_ifslots, &ifindex);
+	queue = ctx->rx_queue_index;
+	if (!slot || *slot >= XT_MAX_IFSLOTS || queue >= XT_MAX_QUEUES)
+		return XDP_PASS; /* no AF_XDP socket can be there: the UDP socket answers */
+	return bpf_redirect_map(&xtwamp_xsks, XT_XSK_KEY(*slot, queue), XDP_PASS);
 }
 
 static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)

@@ -29,6 +29,7 @@
 #define XT_MAP_RATE "xtwamp_ratelim"
 #define XT_MAP_COUNTERS "xtwamp_counters"
 #define XT_MAP_XSKS "xtwamp_xsks"
+#define XT_MAP_IFSLOTS "xtwamp_ifslots"
 #define XT_PIN_LINK_PREFIX "link_" /* + interface name: one XDP link per interface */
 
 #define XT_MAX_SESSIONS 65536	  /* negotiated sessions (control server) */
@@ -170,8 +171,15 @@ struct xt_xsk_meta {
 	__u32 pad;
 };
 
-/* xtwamp_xsks: XSKMAP indexed by receive queue; XT_MAX_QUEUES entries. */
+/*
+ * xtwamp_xsks: XSKMAP of xtwampd's AF_XDP sockets, one per receive queue of
+ * each attached interface.  The key is XT_XSK_KEY(slot, queue), where slot is
+ * the interface's entry in xtwamp_ifslots (HASH: ifindex -> slot), so queue
+ * 0 of two interfaces are two sockets.
+ */
 #define XT_MAX_QUEUES 64
+#define XT_MAX_IFSLOTS 16
+#define XT_XSK_KEY(slot, queue) ((slot)*XT_MAX_QUEUES + (queue))
 
 /* xt_config.flags */
 #define XT_CFG_CLOCK_VALID 0x01	       /* clock_offset_ns has been published */

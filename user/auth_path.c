@@ -83,6 +83,7 @@ struct xsk_q {
 	int fd;
 	bool zerocopy;
 	bool in_map;
+	__u32 map_key; /* XT_XSK_KEY(interface slot, qid) in xtwamp_xsks */
 };
 
 struct port_sock {
@@ -359,7 +360,7 @@ static void drop_iface_queues(struct auth_path *p, int iface)
 			continue;
 		}
 		if (q->in_map)
-			bpf_map_delete_elem(p->xsks_fd, &q->qid);
+			bpf_map_delete_elem(p->xsks_fd, &q->map_key);
 		if (q->fd >= 0)
 			epoll_ctl(p->epfd, EPOLL_CTL_DEL, q->fd, NULL);
 		xsk_q_free(q);
@@ -397,7 +398,9 @@ static int open_iface(struct auth_path *p, int iface, int nq, __u32 nframes, __u
 		}
 		q->iface = iface;
 		p->qs[p->n_qs++] = q;
-		err = xsk_socket__update_xskmap(q->xsk, p->xsks_fd);
+		/* The loader registered interface i as slot i of xtwamp_ifslots. */
+		q->map_key = XT_XSK_KEY((__u32)iface, (__u32)i);
+		err = bpf_map_update_elem(p->xsks_fd, &q->map_key, &q->fd, BPF_ANY) ? -errno : 0;
 		if (err) {
 			snprintf(why, whylen, "queue %d: inserting into " XT_MAP_XSKS ": %s", i,
 				 strerror(-err));
@@ -457,14 +460,12 @@ static __u32 frame_size_for(const char *ifname)
 	return 0;
 }
 
-/* AF_XDP sockets on every receive queue of the (single) attached interface. */
+/* AF_XDP sockets on every receive queue of every attached interface. */
 static void setup_af_xdp(struct auth_path *p, const struct auth_path_opts *o)
 {
-	struct iface_state *ifs = &p->ifs[0];
-	const char *how = "copy mode";
-	__u32 nframes, frame_size;
+	__u32 frame_size[XT_MAX_IFACES], nframes;
+	int i, nq[XT_MAX_IFACES], total_queues = 0;
 	char why[256];
-	int i, nq;
 
 	if (p->n_ifs == 0)
 		return;
@@ -475,42 +476,48 @@ static void setup_af_xdp(struct auth_path *p, const struct auth_path_opts *o)
 				 p->ifs[i].name, p->ifs[i].name);
 		return;
 	}
-	if (p->n_ifs > 1) {
-		snprintf(why, sizeof(why),
-			 XT_MAP_XSKS " is keyed by receive queue only and cannot tell %d "
-				     "interfaces apart",
-			 p->n_ifs);
-		for (i = 0; i < p->n_ifs; i++)
-			log_fallback(p->ifs[i].name, why);
-		return;
-	}
 	if (p->xsks_fd < 0) {
-		log_fallback(ifs->name, "the XDP program has no " XT_MAP_XSKS " map");
+		for (i = 0; i < p->n_ifs; i++)
+			log_fallback(p->ifs[i].name, "the XDP program has no " XT_MAP_XSKS " map");
 		return;
 	}
-	frame_size = frame_size_for(ifs->name);
-	if (!frame_size) {
-		log_fallback(ifs->name, "MTU too large for one AF_XDP frame");
-		return;
+	for (i = 0; i < p->n_ifs; i++) {
+		frame_size[i] = frame_size_for(p->ifs[i].name);
+		nq[i] = frame_size[i] ? rx_queue_count(p->ifs[i].name) : 0;
+		if (!frame_size[i])
+			log_fallback(p->ifs[i].name, "MTU too large for one AF_XDP frame");
+		total_queues += nq[i];
 	}
-	nq = rx_queue_count(ifs->name);
-	nframes = frames_per_queue(nq, frame_size);
-	p->qs = calloc((size_t)nq, sizeof(*p->qs));
+	if (!total_queues)
+		return;
+	p->qs = calloc((size_t)total_queues, sizeof(*p->qs));
 	if (!p->qs) {
-		log_fallback(ifs->name, "out of memory");
+		for (i = 0; i < p->n_ifs; i++)
+			log_fallback(p->ifs[i].name, "out of memory");
 		return;
 	}
-	/* Zero-copy only where XDP runs in the driver; copy mode otherwise (and on failure). */
-	if (open_iface(p, 0, nq, nframes, frame_size,
-		       p->loader->ifaces[0].native && !o->no_zerocopy, why, sizeof(why))) {
-		log_fallback(ifs->name, why);
-		return;
+	/* One UMEM budget (RLIMIT_MEMLOCK) shared by every queue of every interface. */
+	nframes = frames_per_queue(total_queues, FRAME_SIZE_MAX);
+	for (i = 0; i < p->n_ifs; i++) {
+		struct iface_state *ifs = &p->ifs[i];
+		const char *how = "copy mode";
+
+		if (!nq[i])
+			continue;
+		/* Zero-copy only where XDP runs in the driver; copy mode otherwise (and on failure). */
+		if (open_iface(p, i, nq[i], nframes, frame_size[i],
+			       p->loader->ifaces[i].native && !o->no_zerocopy, why, sizeof(why))) {
+			log_fallback(ifs->name, why);
+			continue;
+		}
+		if (ifs->nzerocopy)
+			how = ifs->nzerocopy == ifs->nqueues ? "zero-copy" : "partly zero-copy";
+		log_info(
+			"%s: authenticated/encrypted sessions via AF_XDP on %d receive queue%s (%s, "
+			"%u frames of %u octets per queue)",
+			ifs->name, ifs->nqueues, ifs->nqueues == 1 ? "" : "s", how, nframes,
+			frame_size[i]);
 	}
-	if (ifs->nzerocopy)
-		how = ifs->nzerocopy == ifs->nqueues ? "zero-copy" : "partly zero-copy";
-	log_info("%s: authenticated/encrypted sessions via AF_XDP on %d receive queue%s (%s, %u "
-		 "frames of %u octets per queue)",
-		 ifs->name, ifs->nqueues, ifs->nqueues == 1 ? "" : "s", how, nframes, frame_size);
 }
 
 /* ---- AF_XDP: one frame ------------------------------------------------------------------ */

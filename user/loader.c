@@ -32,6 +32,8 @@
 #endif
 #define BPFFS_DEFAULT_MOUNT "/sys/fs/bpf"
 
+_Static_assert(XT_MAX_IFACES <= XT_MAX_IFSLOTS, "every attached interface needs an AF_XDP slot");
+
 static bool is_bpffs(const char *path)
 {
 	struct statfs st;
@@ -407,6 +409,15 @@ int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_
 		}
 	}
 	ifc->link_fd = fd;
+	{
+		/* The AF_XDP path finds this interface's sockets through its slot. */
+		__u32 key = (__u32)ifindex, slot = (__u32)l->n_ifaces;
+
+		if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.xtwamp_ifslots), &key, &slot,
+					BPF_ANY))
+			log_warn("%s: cannot register the interface for AF_XDP: %s", ifname,
+				 strerror(errno));
+	}
 	l->n_ifaces++;
 
 	snprintf(path, sizeof(path), "%s/" XT_PIN_LINK_PREFIX "%s", l->pin_path, ifname);
