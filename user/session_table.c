@@ -51,7 +51,7 @@ struct st_session {
 	enum st_state state;
 	enum xt_session_path path;
 	bool in_kernel;		    /* map entry, port flag and reservation held */
-	struct st_reserve *reserve; /* NULL on a TWAMP Light port (the loader's socket) */
+	struct st_reserve *reserve; /* NULL when auth_path's socket holds the port */
 	__u64 timeout_ns;
 	__u64 started_ns;
 	__u64 deadline_ns;
@@ -263,13 +263,17 @@ static int port_claim(struct session_table *t, const struct xt_session_key *key,
 		return -EADDRINUSE;
 	if (bpf_map_lookup_elem(t->cfg.ports_fd, &port, &pe))
 		memset(&pe, 0, sizeof(pe));
-	if ((pe.flags & XT_PORT_LIGHT) && pe.format != XT_FMT_TWAMP)
+	/*
+	 * Never on a TWAMP Light / STAMP port: once the session ended, the light
+	 * reflector would answer its late packets, which RFC 5357 §3.8 forbids
+	 * (and on a STAMP port the SSID would be read from TWAMP padding).  The
+	 * client gets an alternative port instead (RFC 5357 §3.5, RFC 8545 §5.1).
+	 */
+	if (pe.flags & XT_PORT_LIGHT)
 		return -EADDRINUSE;
 	/* The data path tells sessions apart by the whole key: it must be new. */
 	if (!bpf_map_lookup_elem(t->cfg.sessions_fd, key, &other))
 		return -EADDRINUSE;
-	if (pe.flags & XT_PORT_LIGHT)
-		return 0;
 	if (auth) {
 		if (t->port_use[port].auth)
 			return 0;
@@ -411,6 +415,8 @@ static void state_leave(struct st_session *s)
 {
 	struct st_owner *o = s->owner;
 
+	if (!o)
+		return; /* orphaned while stopping: counts for no connection */
 	if (s->state == ST_STARTED) {
 		o->n_active--;
 		o->n_running--;
@@ -433,6 +439,22 @@ static void state_enter(struct st_session *s, enum st_state state)
 	}
 }
 
+/* Take s off its connection's list (the session itself lives on). */
+static void owner_unlink(struct st_session *s)
+{
+	struct st_owner *o = s->owner;
+
+	if (s->owner_prev)
+		s->owner_prev->owner_next = s->owner_next;
+	else
+		o->sessions = s->owner_next;
+	if (s->owner_next)
+		s->owner_next->owner_prev = s->owner_prev;
+	o->n_sessions--;
+	s->owner = NULL;
+	s->owner_prev = s->owner_next = NULL;
+}
+
 static void session_unlink_free(struct session_table *t, struct st_session *s)
 {
 	struct st_owner *o = s->owner;
@@ -444,13 +466,8 @@ static void session_unlink_free(struct session_table *t, struct st_session *s)
 		t->all = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	if (s->owner_prev)
-		s->owner_prev->owner_next = s->owner_next;
-	else
-		o->sessions = s->owner_next;
-	if (s->owner_next)
-		s->owner_next->owner_prev = s->owner_prev;
-	o->n_sessions--;
+	if (o)
+		owner_unlink(s);
 	t->stats.records--;
 	explicit_bzero(s, sizeof(*s));
 	free(s);
@@ -816,8 +833,23 @@ __u8 session_table_stop(struct session_table *t, struct st_owner *o, const __u8 
 
 void session_table_close_owner(struct session_table *t, struct st_owner *o)
 {
-	while (o->sessions)
-		session_remove(t, o->sessions, ST_REMOVE_CONNECTION_CLOSED);
+	__u64 now = now_tai(t);
+	struct st_session *s, *next;
+
+	for (s = o->sessions; s; s = next) {
+		next = s->owner_next;
+		/*
+		 * RFC 5357 §3.8: after Stop-Sessions, packets within Timeout are
+		 * still reflected, and clients usually close right after it.  A
+		 * stopping session outlives its connection; the sweep removes it
+		 * at its deadline.  Every other session goes with the connection.
+		 */
+		if (s->state == ST_STOPPING && now <= s->deadline_ns) {
+			owner_unlink(s);
+			continue;
+		}
+		session_remove(t, s, ST_REMOVE_CONNECTION_CLOSED);
+	}
 }
 
 /* ---- timers ------------------------------------------------------------- */
@@ -842,6 +874,11 @@ void session_table_sweep(struct session_table *t)
 		if (!bpf_map_lookup_elem(t->cfg.sessions_fd, &s->key, &v) && v.last_rx_ns > last)
 			last = v.last_rx_ns;
 		if (now > last && now - last > t->cfg.refwait_ns) {
+			char snd[XT_ADDR_STRLEN + 8];
+
+			fmt_endpoint(&s->key.sender_addr, s->key.sender_port, snd, sizeof(snd));
+			log_debug("session from %s expired: no packet for REFWAIT (%llu s)", snd,
+				  (unsigned long long)(t->cfg.refwait_ns / 1000000000ULL));
 			t->stats.removed[ST_REMOVE_REFWAIT]++;
 			session_release(t, s);
 			state_enter(s, ST_EXPIRED);

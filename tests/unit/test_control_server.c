@@ -59,6 +59,7 @@ static void bed_up(struct bed *b, const char **args, int nargs)
 		.max_sessions = 16,
 		.max_per_owner = 4,
 		.refwait_ns = 900 * SEC_NS,
+		.now_tai_ns = fake_clock, /* stop deadlines on the same clock as SERVWAIT */
 	};
 	struct control_server_config csc = { .server_start_ntp = 1, .now_ns = fake_clock };
 	char err[256];

@@ -189,14 +189,19 @@ static void test_accept_ports_and_close(void **state)
 
 	owner_init(&a, "198.51.100.2", "127.0.0.1");
 
-	/* RFC 8545: 862 is fine, even though it is also our TWAMP Light port. */
+	/*
+	 * Our TWAMP Light port is not shared with a session (its late packets
+	 * would be light-reflected after it ended, RFC 5357 §3.8): Accept 0
+	 * with an alternative port (RFC 5357 §3.5, RFC 8545 §5.1).
+	 */
 	req = request(&a, 5000, LIGHT_TWAMP_PORT);
 	rep = ask(t, &a, &req);
 	assert_int_equal(rep.accept, XT_ACCEPT_OK);
-	assert_int_equal(rep.port, LIGHT_TWAMP_PORT);
+	assert_in_range(rep.port, ALT_MIN, ALT_MAX);
 	assert_memory_equal(rep.sid, "\x7f\x00\x00\x01", 4); /* RFC 4656 §3.5: our IPv4 */
-	assert_int_equal(port_flags(LIGHT_TWAMP_PORT), XT_PORT_LIGHT | XT_PORT_SESSIONS);
-	v = map_value(&a, 5000, LIGHT_TWAMP_PORT);
+	assert_int_equal(port_flags(LIGHT_TWAMP_PORT), XT_PORT_LIGHT);
+	assert_int_equal(port_flags(rep.port), XT_PORT_SESSIONS);
+	v = map_value(&a, 5000, rep.port);
 	assert_int_equal(v.format, XT_FMT_TWAMP);
 	assert_int_equal(v.flags, XT_SESS_SET_DSCP);
 	assert_int_equal(v.dscp, 46);
@@ -261,7 +266,7 @@ static void test_accept_ports_and_close(void **state)
 	assert_int_equal(b.n_sessions, 1);
 	session_table_get_stats(t, &st);
 	assert_int_equal(st.accepted, 8);
-	assert_int_equal(st.alternative_port, 4);
+	assert_int_equal(st.alternative_port, 5);
 	assert_int_equal(st.live, 8);
 	assert_int_equal(st.by_mode[ST_MODE_UNAUTHENTICATED], 8);
 	assert_int_equal(st.by_path[XT_PATH_XDP], 8);
@@ -300,7 +305,7 @@ static void test_start_stop_deadline(void **state)
 
 	owner_init(&a, "198.51.100.2", "127.0.0.1");
 	for (i = 0; i < 3; i++) {
-		req = request(&a, 7000 + i, i == 0 ? LIGHT_TWAMP_PORT : 41000);
+		req = request(&a, 7000 + i, i == 0 ? 41001 : 41000);
 		req.timeout_ns = 2 * SEC_NS;
 		rep = ask(t, &a, &req);
 		assert_int_equal(rep.accept, XT_ACCEPT_OK);
@@ -318,7 +323,7 @@ static void test_start_stop_deadline(void **state)
 	assert_int_equal(session_table_stop(t, &a, NULL, 0, NULL), XT_ACCEPT_OK);
 	assert_int_equal(a.n_running, 0);
 	assert_int_equal(a.n_active, 0);
-	v = map_value(&a, 7000, LIGHT_TWAMP_PORT);
+	v = map_value(&a, 7000, 41001);
 	assert_int_equal(v.state, XT_SESS_STARTED);
 	assert_int_equal(v.stop_deadline_ns, stop_at + 2 * SEC_NS);
 
@@ -569,8 +574,18 @@ static void test_individual(void **state)
 	assert_int_not_equal(map_value(&a, 5000, 45000).stop_deadline_ns, 0);
 	assert_int_equal(a.n_running, 0);
 
+	/*
+	 * The client closes right after Stop-N-Sessions: the stopping session
+	 * is still reflected until its Timeout (RFC 5357 §3.8), the rest go.
+	 */
 	session_table_close_owner(t, &a);
+	assert_int_equal(a.n_sessions, 0);
+	assert_int_equal(map_entries(), 1);
+	assert_true(map_has(&a, 5000, 45000));
+	fake_now += 3 * SEC_NS;
+	session_table_sweep(t);
 	assert_int_equal(map_entries(), 0);
+	assert_int_equal(port_flags(45000), 0);
 	session_table_free(t);
 }
 
