@@ -87,8 +87,9 @@ void xtwampd_usage(FILE *out)
 		"  -i, --iface IF           attach to IF (repeat for more; up to %d)\n"
 		"      --xdp-mode MODE      auto (default: native, else generic with a warning),\n"
 		"                           native (driver mode only), generic (skb mode)\n"
-		"      --rx-timestamp MODE  auto (default: NIC RX timestamps for T2 where the driver\n"
-		"                           offers them, native mode only), hw (require them), sw\n"
+		"      --rx-timestamp MODE  sw (default: the kernel clock), auto (NIC RX timestamps\n"
+		"                           for T2 where the driver offers them, native mode only;\n"
+		"                           loads a device-bound program), hw (require them)\n"
 		"\n"
 		"Test traffic:\n"
 		"      --light-port PORT    reflect TWAMP Light (RFC 5357 App. I) on UDP PORT\n"
@@ -375,6 +376,12 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 
 	memset(o, 0, sizeof(*o));
 	o->rate_limit_pps = XT_DEFAULT_RATE_PPS;
+	/*
+	 * Device-bound programs (needed for NIC RX timestamps) oopsed Linux 6.18
+	 * when their veth went away under a running daemon (a use-after-free in
+	 * bpf_dev_bound_netdev_unregister that left RTNL held): opt-in only.
+	 */
+	o->rx_ts = XT_RXTS_SW;
 	o->reserve_ports = true;
 	o->control = true;
 	o->control_port = XT_DEFAULT_CONTROL_PORT;

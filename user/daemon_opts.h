@@ -61,8 +61,9 @@ enum xt_xdp_mode {
 
 enum xt_rx_ts_mode {
 	XT_RXTS_AUTO = 0, /* NIC timestamps where the driver offers them (native mode) */
-	XT_RXTS_HW,	  /* insist on a device-bound program with the RX-timestamp kfunc */
-	XT_RXTS_SW,	  /* kernel clock only */
+	/* (the default is XT_RXTS_SW: see xtwampd_parse_args) */
+	XT_RXTS_HW, /* insist on a device-bound program with the RX-timestamp kfunc */
+	XT_RXTS_SW, /* kernel clock only */
 };
 
 struct xt_light_port {

@@ -32,7 +32,7 @@ static void test_defaults(void **state)
 	assert_int_equal(opts.n_ifaces, 1);
 	assert_string_equal(opts.ifaces[0], "eth0");
 	assert_int_equal(opts.xdp_mode, XT_XDP_AUTO);
-	assert_int_equal(opts.rx_ts, XT_RXTS_AUTO);
+	assert_int_equal(opts.rx_ts, XT_RXTS_SW);
 	assert_int_equal(opts.n_ports, 1);
 	assert_int_equal(opts.ports[0].port, 862);
 	assert_int_equal(opts.ports[0].format, XT_FMT_TWAMP);
