@@ -12,7 +12,7 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)
-LDLIBS   := -lxdp -lbpf -lelf -lz -lcrypto
+LDLIBS   := -lxdp -lbpf -lelf -lz -lcrypto -lmicrohttpd -linih
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 	      -Iinclude -Ivmlinux -Ibpf $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 
@@ -107,3 +107,6 @@ demo: deps
 clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
+include mk/fuzz.mk
+include mk/bench.mk
+include mk/install.mk

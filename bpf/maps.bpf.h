@@ -75,6 +75,37 @@ struct {
 	__type(value, __u32);
 } xtwamp_xsks SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XT_RES_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct xt_res_bucket);
+} xtwamp_resid SEC(".maps");
+
+/*
+ * Residence time T3 - T2 into its histogram bucket (XT_RES_BOUNDS_NS): a
+ * few comparisons and one per-CPU value.  A NIC T2 a little ahead of the
+ * kernel clock counts as 0.
+ */
+static __always_inline void count_residence(__u64 t2, __u64 t3)
+{
+	__u64 d = t3 > t2 ? t3 - t2 : 0;
+	struct xt_res_bucket *b;
+	__u32 key;
+
+	if (d <= 10000)
+		key = d <= 1000 ? 0 : d <= 2000 ? 1 : d <= 5000 ? 2 : 3;
+	else if (d <= 100000)
+		key = d <= 20000 ? 4 : d <= 50000 ? 5 : 6;
+	else
+		key = d <= 1000000 ? 7 : d <= 10000000 ? 8 : 9;
+	b = bpf_map_lookup_elem(&xtwamp_resid, &key);
+	if (b) {
+		b->count += 1;
+		b->sum_ns += d;
+	}
+}
+
 /* Bump one per-CPU counter. */
 static __always_inline void count(enum xt_counter id)
 {

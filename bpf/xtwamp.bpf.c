@@ -425,6 +425,7 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	if (sess)
 		__sync_fetch_and_add(&sess->tx_packets, 1);
 	count(XT_CNT_REFLECTED);
+	count_residence(t2, t3);
 	return XDP_TX;
 }
 

@@ -30,6 +30,7 @@
 #define XT_MAP_COUNTERS "xtwamp_counters"
 #define XT_MAP_XSKS "xtwamp_xsks"
 #define XT_MAP_IFSLOTS "xtwamp_ifslots"
+#define XT_MAP_RESIDENCE "xtwamp_resid"
 #define XT_PIN_LINK_PREFIX "link_" /* + interface name: one XDP link per interface */
 
 #define XT_MAX_SESSIONS 65536	  /* negotiated sessions (control server) */
@@ -79,6 +80,24 @@ enum xt_counter {
 	XT_COUNTERS(XT_COUNTER_ENUM)
 #undef XT_COUNTER_ENUM
 		XT_CNT__COUNT
+};
+
+/*
+ * xtwamp_resid: PERCPU_ARRAY of XT_RES_BUCKETS struct xt_res_bucket, the
+ * reflector's residence time T3 - T2 of packets reflected in XDP.  Bucket i
+ * counts the packets with T3 - T2 <= XT_RES_BOUNDS_NS[i] (and above the
+ * previous bound); the last bucket is everything above.  Not cumulative:
+ * readers sum them into Prometheus "le" buckets.  One lookup and two adds
+ * to the same per-CPU value per reflected packet.
+ */
+#define XT_RES_BUCKETS 10
+#define XT_RES_BOUNDS_NS                                                                \
+	{                                                                               \
+		1000, 2000, 5000, 10000, 20000, 50000, 100000, 1000000, 10000000, ~0ULL \
+	}
+struct xt_res_bucket {
+	__u64 count;
+	__u64 sum_ns; /* sum of T3 - T2 of the packets in this bucket */
 };
 
 /* IPv4 address as IPv4-mapped IPv6. */

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# demo.sh - show xtwamp reflecting TWAMP Light test packets in XDP
+# demo.sh - show xtwamp measuring through its XDP reflector
 # (`make demo`, as root, after scripts/deps.sh and make).
 #
 # Builds two network namespaces joined by a veth pair (documentation
 # addresses only: 192.0.2.0/24 and 2001:db8::/64, nothing leaves the pair),
-# runs xtwampd on one end and `xtwamp ping --light` on the other, prints the
-# reflector's counters, and removes everything on exit.
+# runs xtwampd on one end with a key file the demo writes (mode 0600,
+# removed afterwards), and from the other end `xtwamp ping`: full TWAMP
+# unauthenticated (reflected in XDP), authenticated (reflected through
+# AF_XDP in user space, where the HMAC is checked), TWAMP Light, STAMP and
+# one --json run; then the reflector's counters.  Everything is removed on
+# exit, also on Ctrl-C or SIGTERM.
 
 # The e2e harness has the test bed; reuse it.
 # shellcheck source=tests/e2e/lib.sh
@@ -37,10 +41,11 @@ sender() {
 start() {
 	local mode=$1 i
 	XT_DAEMON_LOG=$XT_WORK/xtwampd-$mode.log
-	printf '$ nsenter --net=/run/netns/%s %s --iface %s --xdp-mode %s --pin-path %s -v &\n' \
-		"$NS_R" "${XTWAMPD#"$XT_ROOT"/}" "$IF_R" "$mode" "$PIN_DIR"
+	printf '$ nsenter --net=/run/netns/%s %s --iface %s --xdp-mode %s --pin-path %s --keys %s --light-port 8620 --stamp-port 863 -v &\n' \
+		"$NS_R" "${XTWAMPD#"$XT_ROOT"/}" "$IF_R" "$mode" "$PIN_DIR" "$KEYFILE"
 	nsenter --net="/run/netns/$NS_R" "$XTWAMPD" --iface "$IF_R" --xdp-mode "$mode" \
-		--pin-path "$PIN_DIR" -v >"$XT_DAEMON_LOG" 2>&1 </dev/null &
+		--pin-path "$PIN_DIR" --keys "$KEYFILE" --light-port 8620 --stamp-port 863 \
+		-v >"$XT_DAEMON_LOG" 2>&1 </dev/null &
 	XT_DAEMON_PID=$!
 	for ((i = 0; i < XT_READY_TIMEOUT * 10; i++)); do
 		if grep -qw ready "$XT_DAEMON_LOG"; then
@@ -58,6 +63,20 @@ start() {
 
 [[ -x $XTWAMPD && -x $XTWAMP ]] || xt_skip "build first: make"
 xt_init >/dev/null
+
+# The shared secret of the authenticated run; never left behind.
+KEYFILE=$(umask 077 && mktemp /tmp/xtwamp-demo-keys.XXXXXX) || xt_die "mktemp failed"
+demo_cleanup() {
+	local rc=$?
+	rm -f -- "$KEYFILE"
+	(exit "$rc")
+	xt_cleanup
+}
+trap demo_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+printf 'demo %s\n' "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" >"$KEYFILE"
+chmod 600 "$KEYFILE"
 
 say "Test bed"
 cat <<EOT
@@ -82,19 +101,42 @@ else
 fi
 echo "XDP on $IF_R: $(xt_xdp_attached "$NS_R" "$IF_R") mode"
 
-say "TWAMP Light over IPv4: 10 test packets, one every 0.2 s"
+say "Full TWAMP, unauthenticated: TWAMP-Control on TCP 862, test packets reflected in XDP"
 cat <<'EOT'
 One line per reply. rtt = (T4-T1) - (T3-T2): the round trip without the
 reflector's residence time T3-T2, which the XDP program stamps into the
 reply (a few microseconds: it never reaches user space). fwd/bwd are the
 one-way delays; they are exact here because both namespaces read the same
 clock, whatever the "unsynchronised" warning says. ttl=255/255 is our TTL
-as the reflector saw it / the reply's: no router in between.
+as the reflector saw it / the reply's: no router in between.  The summary
+gives percentiles from exact values, jitter both as mean |IPDV| (RFC 5481)
+and RFC 3550, loss split by direction from the reflector's own sequence
+numbers, reordering (RFC 4737), hop counts and the DSCP of the replies.
 EOT
-sender "$XTWAMP" ping --light "$ADDR4_R" -c 10 -i 0.2
+sender "$XTWAMP" ping "$ADDR4_R" -c 10 -i 0.1 -D EF
 
-say "TWAMP Light over IPv6"
-sender "$XTWAMP" ping --light "[$ADDR6_R]" -c 10 -i 0.2
+say "Full TWAMP, authenticated (key file $KEYFILE, mode 0600): reflected through AF_XDP"
+cat <<'EOT'
+Authenticated test packets carry an HMAC the reflector must check, so XDP
+hands them to xtwampd over AF_XDP instead of answering itself; the residence
+time shows the detour through user space.
+EOT
+sender "$XTWAMP" ping "$ADDR4_R" -A authenticated -u demo -k "$KEYFILE" -c 10 -i 0.1 -q
+
+say "Full TWAMP over IPv6, 3 parallel sessions, 3000 packets at 1 ms, summary only"
+sender "$XTWAMP" ping "[$ADDR6_R]" --sessions 3 -c 1000 -i 0.001 -q
+
+say "TWAMP Light (port 8620) and STAMP (port 863): no control connection"
+sender "$XTWAMP" ping --light "$ADDR4_R:8620" -c 5 -i 0.1 -q
+sender "$XTWAMP" ping --light "[$ADDR6_R]:863" --stamp --ssid 7 -c 5 -i 0.1 -q
+
+say "The same for scripts: --json (schema in README.md, \"JSON output\")"
+sender "$XTWAMP" ping --light "$ADDR4_R:8620" -c 20 -i 0.01 --json >"$XT_WORK/demo.json"
+if command -v python3 >/dev/null 2>&1; then
+	python3 -m json.tool "$XT_WORK/demo.json"
+else
+	cat "$XT_WORK/demo.json"
+fi
 
 say "Reflector counters (read from the pinned maps under $PIN_DIR)"
 cat <<'EOT'
@@ -110,5 +152,6 @@ kill -TERM "$XT_DAEMON_PID"
 wait "$XT_DAEMON_PID"
 echo "xtwampd exited with status $?; XDP on $IF_R now: $(xt_xdp_attached "$NS_R" "$IF_R")"
 XT_DAEMON_PID=
+rm -f -- "$KEYFILE"
 echo
-echo "Done. To run it on a real interface: sudo build/xtwampd --iface eth0 (see README.md)."
+echo "Done (key file removed). To run it on a real interface: sudo build/xtwampd --iface eth0 (see README.md)."

@@ -14,6 +14,8 @@ PACKAGES=(
 	# build
 	clang llvm libbpf-dev bpftool libxdp-dev libelf-dev zlib1g-dev libssl-dev
 	pkg-config make gcc libc6-dev
+	libmicrohttpd-dev # xtwampd --metrics: the Prometheus exporter's HTTP server
+	libinih-dev       # xtwampd --config: INI parser
 	# unit tests
 	libcmocka-dev openssl # openssl: the CLI computes test_crypto's vectors
 	clang-format # tests/run.sh lint: the .clang-format style check
@@ -24,6 +26,10 @@ PACKAGES=(
 	util-linux   # nsenter, mountpoint
 	iputils-ping # ping through the XDP interface
 	python3      # CSV/JSON checks and a TCP listener in tests/e2e
+	prometheus   # tests/e2e/test_metrics.sh: a real server, and promtool
+	python3-yaml # tests/e2e/test_packaging.sh: parse the DaemonSet
+	# hardening (mk/fuzz.mk): libFuzzer + ASan/UBSan runtimes, valgrind
+	libclang-rt-14-dev valgrind
 )
 # shellcheck disable=SC2206 # word splitting is the point
 [[ -n ${XTWAMP_DEPS_EXTRA:-} ]] && PACKAGES+=(${XTWAMP_DEPS_EXTRA})

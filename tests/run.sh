@@ -3,12 +3,17 @@
 #
 # run.sh - run xtwamp's tests and summarise them.
 #
-# Usage: tests/run.sh [-v] [lint|unit|xdp|e2e|all]...   (default: all)
+# Usage: tests/run.sh [-v] [lint|unit|xdp|e2e|fuzz-short|sanitize|all]...
+#        (default: all)
 #
 #   lint  clang-format --dry-run --Werror over the C sources (.clang-format)
 #   unit  build/tests/test_*      cmocka unit tests of the user-space code
 #   xdp   build/tests/xdp_test    the XDP program through BPF_PROG_TEST_RUN
 #   e2e   tests/e2e/test_*.sh     daemon + client in network namespaces (root)
+#   fuzz-short  build/tests/xdp_fuzz (FUZZ_SHORT_FRAMES frames) and each
+#         libFuzzer target of build-fuzz/ for FUZZ_SHORT_SECONDS
+#   sanitize  build-asan/tests/test_*: the unit tests under ASan + UBSan
+#   valgrind  xtwampd's start/session/stop cycle under valgrind (not in all)
 #
 # Each test prints PASS, FAIL or SKIP with its name; exit status 77 means
 # SKIP (the test's last line says why).  A failing test's output is shown;
@@ -26,6 +31,10 @@ export BUILD
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
 XDP_TIMEOUT=${XDP_TIMEOUT:-600}
 E2E_TIMEOUT=${E2E_TIMEOUT:-600}
+FUZZ_SHORT_FRAMES=${FUZZ_SHORT_FRAMES:-200000}
+FUZZ_SHORT_SECONDS=${FUZZ_SHORT_SECONDS:-5}
+FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
+ASAN_BUILD=${ASAN_BUILD:-build-asan}
 VERBOSE=0
 [[ ${V:-0} == 1 ]] && VERBOSE=1
 
@@ -47,7 +56,7 @@ indent() { sed 's/^/    /' "$1"; }
 # operation into an uninterruptible sleep that no timeout can end.  Probe it
 # once without waiting on the probe, and skip the tests that need it (named
 # by NEEDS_NETCONF) instead of hanging the whole run.
-NEEDS_NETCONF='^(e2e/|unit/test_session_table|unit/test_control_server|sanitize/|valgrind|soak)'
+NEEDS_NETCONF='^(e2e/|(unit|sanitize)/test_session_table|(unit|sanitize)/test_control_server|valgrind|soak)'
 netconf_stuck=
 netconf_probe() {
 	local pid i
@@ -177,23 +186,63 @@ run_e2e() {
 	((found)) || echo "(no e2e tests)"
 }
 
+# A bounded fuzzing pass: the XDP frame fuzzer and every libFuzzer target.
+run_fuzz-short() {
+	local bin=$BUILD/tests/xdp_fuzz
+	if [[ -x $bin ]]; then
+		run_one "fuzz/xdp_fuzz" "$XDP_TIMEOUT" "$bin" -n "$FUZZ_SHORT_FRAMES" -t 120
+	else
+		fail_missing "fuzz/xdp_fuzz" "$bin not built (make tests-build)"
+	fi
+	((interrupted)) && return
+	if compgen -G "$FUZZ_BUILD/fuzz_*" >/dev/null; then
+		run_one "fuzz/libfuzzer" "$UNIT_TIMEOUT" env FUZZ_BUILD="$FUZZ_BUILD" \
+			tests/fuzz/run_libfuzzer.sh "$FUZZ_SHORT_SECONDS" control_open \
+			control_setup control_enc keyfile auth_frame
+	else
+		fail_missing "fuzz/libfuzzer" "$FUZZ_BUILD/fuzz_* not built (make tests-build)"
+	fi
+}
+
+# The unit tests built with -fsanitize=address,undefined: any report fails
+# (UBSan halts, LeakSanitizer is on).
+run_sanitize() {
+	local src bin
+	for src in tests/unit/test_*.c; do
+		[[ -e $src ]] || continue
+		bin=$ASAN_BUILD/tests/$(basename "$src" .c)
+		if [[ -x $bin ]]; then
+			run_one "sanitize/$(basename "$bin")" "$UNIT_TIMEOUT" env \
+				ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+				UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$bin"
+		else
+			fail_missing "sanitize/$(basename "$bin")" "$bin not built (make tests-build)"
+		fi
+		((interrupted)) && return
+	done
+}
+
+run_valgrind() {
+	run_one "valgrind/xtwampd" "$E2E_TIMEOUT" bash tests/fuzz/valgrind_daemon.sh
+}
+
 suites=()
 for arg in "$@"; do
 	case $arg in
 	-v) VERBOSE=1 ;;
-	lint | unit | xdp | e2e) suites+=("$arg") ;;
-	all) suites+=(lint unit xdp e2e) ;;
+	lint | unit | xdp | e2e | fuzz-short | sanitize | valgrind) suites+=("$arg") ;;
+	all) suites+=(lint unit xdp fuzz-short sanitize e2e) ;;
 	-h | --help)
-		sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '4,22p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "usage: $0 [-v] [lint|unit|xdp|e2e|all]..." >&2
+		echo "usage: $0 [-v] [lint|unit|xdp|e2e|fuzz-short|sanitize|valgrind|all]..." >&2
 		exit 2
 		;;
 	esac
 done
-((${#suites[@]})) || suites=(lint unit xdp e2e)
+((${#suites[@]})) || suites=(lint unit xdp fuzz-short sanitize e2e)
 
 for s in "${suites[@]}"; do
 	echo "== $s"

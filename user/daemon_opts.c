@@ -8,7 +8,9 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "config_file.h"
 #include "daemon_opts.h"
+#include "metrics.h"
 #include "xtwamp_wire.h"
 
 enum {
@@ -38,6 +40,9 @@ enum {
 	OPT_MAX_SESS_PER_CONN,
 	OPT_CONTROL_ALLOW,
 	OPT_REQUIRE_AUTH,
+	OPT_METRICS,
+	OPT_CONFIG,
+	OPT_METRICS_SESSIONS,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +72,9 @@ static const struct option long_options[] = {
 	{ "max-sessions-per-connection", required_argument, NULL, OPT_MAX_SESS_PER_CONN },
 	{ "control-allow", required_argument, NULL, OPT_CONTROL_ALLOW },
 	{ "require-auth", required_argument, NULL, OPT_REQUIRE_AUTH },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "metrics-sessions", required_argument, NULL, OPT_METRICS_SESSIONS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -140,6 +148,21 @@ void xtwampd_usage(FILE *out)
 		"                           encrypted modes (not unauthenticated, not mixed,\n"
 		"                           whose test packets are unauthenticated); needs --keys\n"
 		"\n"
+		"Configuration:\n"
+		"      --config FILE        read options from an INI file (keys are the long\n"
+		"                           options, e.g. iface = eth0); the command line\n"
+		"                           overrides it.  SIGHUP re-reads it: keys, allow-list,\n"
+		"                           rate limit, control limits and prefixes, without\n"
+		"                           dropping sessions\n"
+		"\n"
+		"Observability:\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                           ([IPV6]:PORT, or :PORT for every address)\n"
+		"      --metrics-sessions N  also per-session series, for at most N sessions\n"
+		"                           (default 0: none; each session is 2 series)\n"
+		"      State for `xtwamp stats` / `xtwamp sessions`: " DS_RUN_DIR
+		"/<pin dir name>.state\n"
+		"\n"
 		"Other:\n"
 		"      --pin-path DIR       where maps and links are pinned (default %s)\n"
 		"  -v, --verbose            more detail (-vv: libbpf debug output and verifier logs)\n"
@@ -150,7 +173,8 @@ void xtwampd_usage(FILE *out)
 		"  xtwampd --iface eth0\n"
 		"  xtwampd --iface eth0 --allow 192.0.2.0/24,2001:db8::/32 --rate-limit 2000\n"
 		"  xtwampd --iface eth0 --stamp-port 862 --light-port 8620 --xdp-mode generic\n"
-		"  xtwampd --iface eth0 --keys /etc/xtwamp/keys --require-auth 0.0.0.0/0,::/0\n",
+		"  xtwampd --iface eth0 --keys /etc/xtwamp/keys --require-auth 0.0.0.0/0,::/0\n"
+		"  xtwampd --iface eth0 --metrics 127.0.0.1:9862\n",
 		XT_MAX_IFACES, XT_DEFAULT_RATE_PPS, XT_DEFAULT_CONTROL_PORT,
 		XT_DEFAULT_COUNT_EXPONENT, XT_DEFAULT_SERVWAIT_S, XT_DEFAULT_REFWAIT_S,
 		XT_DEFAULT_MAX_CONNECTIONS, XT_DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
@@ -369,7 +393,101 @@ static int check_control(struct xtwampd_opts *o, bool modes_given, bool control_
 	return 0;
 }
 
+static int parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err, size_t errlen);
+
+/* config_file.h callbacks: 1 takes a value, 0 flag, -1 no such option. */
+static int option_kind(const char *name)
+{
+	for (const struct option *op = long_options; op->name; op++)
+		if (!strcmp(op->name, name))
+			return op->has_arg == no_argument ? 0 : 1;
+	return -1;
+}
+
+static int option_is_list(const char *name)
+{
+	static const char *const lists[] = { "iface",	    "light-port",   "stamp-port",
+					     "allow",	    "control-addr", "control-allow",
+					     "require-auth" };
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if (!strcmp(lists[i], name))
+			return 1;
+	return 0;
+}
+
+/*
+ * --config FILE: the file's options go before the command line's (which
+ * therefore override them, see config_file.h), then the usual parse.
+ */
 int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err, size_t errlen)
+{
+	struct config_args file = { 0 };
+	const char *path = NULL;
+	char **merged, **rest;
+	int i, n_rest = 0, n_merged, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			path = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			path = argv[i] + 9;
+	}
+	if (!path) {
+		rc = parse_args(argc, argv, o, err, errlen);
+		o->config_path[0] = '\0';
+		return rc;
+	}
+	if (!*path || strlen(path) >= sizeof(o->config_path)) {
+		memset(o, 0, sizeof(*o));
+		return fail(err, errlen, "--config: '%s' is not a file name", path);
+	}
+	rc = config_file_load(path, option_kind, &file, err, errlen);
+	if (rc) {
+		memset(o, 0, sizeof(*o));
+		return rc;
+	}
+	/* the command line without --config */
+	rest = calloc((size_t)argc + 1, sizeof(*rest));
+	if (!rest) {
+		config_args_free(&file);
+		return fail(err, errlen, "out of memory");
+	}
+	for (i = 0; i < argc; i++) {
+		if (i > 0 && !strcmp(argv[i], "--config") && i + 1 < argc) {
+			i++;
+			continue;
+		}
+		if (i > 0 && !strncmp(argv[i], "--config=", 9))
+			continue;
+		rest[n_rest++] = argv[i];
+	}
+	merged = config_file_merge(&file, n_rest, rest, option_is_list, &n_merged);
+	if (!merged) {
+		rc = fail(err, errlen, "out of memory");
+	} else {
+		char path_copy[PATH_MAX];
+
+		snprintf(path_copy, sizeof(path_copy), "%s", path);
+		rc = parse_args(n_merged, merged, o, err, errlen);
+		if (rc && rc != XT_OPTS_HELP && rc != XT_OPTS_VERSION) {
+			char inner[512];
+
+			snprintf(inner, sizeof(inner), "%s", err);
+			snprintf(err, errlen, "%s (options from --config %s and the command line)",
+				 inner, path_copy);
+		}
+		snprintf(o->config_path, sizeof(o->config_path), "%s", path_copy);
+	}
+	free(merged);
+	free(rest);
+	config_args_free(&file);
+	return rc;
+}
+
+static int parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err, size_t errlen)
 {
 	bool burst_given = false, modes_given = false, control_addr_given = false;
 	int opt, err_rc;
@@ -581,6 +699,29 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 			if (err_rc)
 				return err_rc;
 			break;
+		case OPT_METRICS: {
+			union xt_addr a;
+			bool any;
+			__u16 port;
+
+			if (strlen(optarg) >= sizeof(o->metrics_listen) ||
+			    metrics_parse_listen(optarg, &a, &any, &port))
+				return fail(
+					err, errlen,
+					"--metrics '%s': expected ADDR:PORT, [IPV6]:PORT or :PORT "
+					"(e.g. 127.0.0.1:9862)",
+					optarg);
+			snprintf(o->metrics_listen, sizeof(o->metrics_listen), "%s", optarg);
+			break;
+		}
+		case OPT_CONFIG:
+			return fail(err, errlen, "--config inside a configuration file");
+		case OPT_METRICS_SESSIONS:
+			err_rc = parse_range("--metrics-sessions", optarg, 0, XT_MAX_SESSIONS,
+					     &o->metrics_sessions, err, errlen);
+			if (err_rc)
+				return err_rc;
+			break;
 		case 'v':
 			o->verbosity++;
 			break;
@@ -605,6 +746,9 @@ int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err,
 		o->ports[0].format = XT_FMT_TWAMP;
 		o->n_ports = 1;
 	}
+	if (o->metrics_sessions && !o->metrics_listen[0])
+		return fail(err, errlen,
+			    "--metrics-sessions without --metrics: give --metrics too");
 	if (burst_given && o->rate_limit_pps == 0)
 		return fail(err, errlen, "--rate-burst without a rate: give --rate-limit too");
 	if (!burst_given)

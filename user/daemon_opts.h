@@ -106,6 +106,11 @@ struct xtwampd_opts {
 	int n_control_allow;
 	struct xt_allow_key require_auth[XT_MAX_CONTROL_PREFIXES];
 	int n_require_auth;
+
+	/* Prometheus exporter (metrics.h) */
+	char metrics_listen[64];    /* "" = off; ADDR:PORT, [IPV6]:PORT or :PORT */
+	__u32 metrics_sessions;	    /* cap on per-session series; 0 = none */
+	char config_path[PATH_MAX]; /* --config FILE, "" = none (SIGHUP re-reads it) */
 };
 
 int xtwampd_parse_args(int argc, char **argv, struct xtwampd_opts *o, char *err, size_t errlen);

@@ -290,27 +290,24 @@ static int parse_line(const char *p, const char *end, unsigned int lineno, struc
 	return 0;
 }
 
-int tw_keyring_load(const char *path, struct tw_keyring *ring, char *err, size_t errlen)
+int tw_keyring_parse_buffer(const char *buf, size_t len, const char *name, struct tw_keyring *ring,
+			    char *err, size_t errlen)
 {
 	unsigned int lineno = 0, dup_line = 0;
 	unsigned int *lines = NULL;
-	bool loose = false;
-	size_t len = 0, cap = 0;
+	size_t cap = 0;
 	const char *p, *end, *nl, *why = NULL;
-	char *buf = NULL;
-	int ret;
+	int ret = 0;
 
 	if (err && errlen)
 		err[0] = '\0';
 	if (!ring)
 		return -EINVAL;
 	memset(ring, 0, sizeof(*ring));
-	if (!path)
+	if (!buf && len)
 		return -EINVAL;
-
-	ret = read_keyfile(path, &buf, &len, &loose, err, errlen);
-	if (ret)
-		return ret;
+	if (!name)
+		name = "(buffer)";
 
 	for (p = buf, end = buf + len; p < end; p = nl + 1) {
 		const char *line_end;
@@ -325,33 +322,56 @@ int tw_keyring_load(const char *path, struct tw_keyring *ring, char *err, size_t
 			line_end--;
 		ret = parse_line(p, line_end, lineno, ring, &cap, &lines, &why, &dup_line);
 		if (ret == -ENOMEM) {
-			set_err(err, errlen, "%s: out of memory", path);
+			set_err(err, errlen, "%s: out of memory", name);
 			goto out_fail;
 		}
 		if (ret && dup_line) {
-			set_err(err, errlen, "%s:%u: %s (first on line %u)", path, lineno, why,
+			set_err(err, errlen, "%s:%u: %s (first on line %u)", name, lineno, why,
 				dup_line);
 			goto out_fail;
 		}
 		if (ret) {
-			set_err(err, errlen, "%s:%u: %s", path, lineno, why);
+			set_err(err, errlen, "%s:%u: %s", name, lineno, why);
 			goto out_fail;
 		}
 	}
 	if (!ring->n_keys) {
 		ret = -EINVAL;
-		set_err(err, errlen, "%s: no keys", path);
+		set_err(err, errlen, "%s: no keys", name);
 		goto out_fail;
 	}
-	ring->loose_permissions = loose;
 	goto out;
 
 out_fail:
 	tw_keyring_free(ring);
 out:
+	free(lines);
+	return ret;
+}
+
+int tw_keyring_load(const char *path, struct tw_keyring *ring, char *err, size_t errlen)
+{
+	bool loose = false;
+	size_t len = 0;
+	char *buf = NULL;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!ring)
+		return -EINVAL;
+	memset(ring, 0, sizeof(*ring));
+	if (!path)
+		return -EINVAL;
+
+	ret = read_keyfile(path, &buf, &len, &loose, err, errlen);
+	if (ret)
+		return ret;
+	ret = tw_keyring_parse_buffer(buf, len, path, ring, err, errlen);
+	if (!ret)
+		ring->loose_permissions = loose;
 	OPENSSL_cleanse(buf, len + 1);
 	free(buf);
-	free(lines);
 	return ret;
 }
 

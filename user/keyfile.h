@@ -38,6 +38,12 @@ struct tw_keyring {
  */
 int tw_keyring_load(const char *path, struct tw_keyring *ring, char *err, size_t errlen);
 
+/*
+ * The same from len octets in memory (no NUL needed); name stands for the
+ * file in err ("(buffer)" when NULL).  The caller wipes buf.
+ */
+int tw_keyring_parse_buffer(const char *buf, size_t len, const char *name, struct tw_keyring *ring,
+			    char *err, size_t errlen);
 /* The key whose identity equals the KeyID field (80 octets, NUL padded), or NULL. */
 const struct tw_key *tw_keyring_find(const struct tw_keyring *ring,
 				     const __u8 key_id[XT_KEYID_LEN]);

@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -80,13 +81,9 @@ static int prepare_pin_dir(const char *pin_path)
 	return 0;
 }
 
-/* One xtwampd per pin directory; leftovers of one that died are removed. */
-static int lock_and_clean_pin_dir(struct xt_loader *l)
+/* One xtwampd per pin directory. */
+static int lock_pin_dir(struct xt_loader *l)
 {
-	struct dirent *ent;
-	int removed = 0;
-	DIR *dir;
-
 	l->lock_fd = open(l->pin_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (l->lock_fd < 0) {
 		int err = -errno;
@@ -109,10 +106,30 @@ static int lock_and_clean_pin_dir(struct xt_loader *l)
 		log_error("cannot lock %s: %s", l->pin_path, strerror(-err));
 		return err;
 	}
+	return 0;
+}
 
-	dir = opendir(l->pin_path);
+static bool map_compatible(const struct bpf_map *map, int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return false;
+	return info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
+	       info.value_size == bpf_map__value_size(map) &&
+	       info.max_entries == bpf_map__max_entries(map) &&
+	       info.map_flags == bpf_map__map_flags(map);
+}
+
+static int remove_all_pins(const char *pin_path)
+{
+	struct dirent *ent;
+	int removed = 0;
+	DIR *dir = opendir(pin_path);
+
 	if (!dir)
-		return -errno;
+		return 0;
 	while ((ent = readdir(dir))) {
 		if (ent->d_name[0] == '.')
 			continue;
@@ -120,11 +137,150 @@ static int lock_and_clean_pin_dir(struct xt_loader *l)
 			removed++;
 	}
 	closedir(dir);
-	if (removed)
-		log_warn(
-			"removed %d stale pins in %s left by an xtwampd that did not shut down cleanly",
-			removed, l->pin_path);
-	return 0;
+	return removed;
+}
+
+/*
+ * Before load: pins left by an xtwampd that died.  Maps of this build's
+ * layout are reused (bpf_map__set_pin_path: libbpf opens the pin instead of
+ * creating a map; new maps are pinned at load), link pins are remembered
+ * for loader_attach(); anything else, or any map of another layout, and
+ * everything is removed as before.
+ */
+static void adopt_or_clean(struct xt_loader *l)
+{
+	struct bpf_map *map;
+	struct dirent *ent;
+	char path[512];
+	bool compatible = true;
+	int found = 0, removed;
+	DIR *dir;
+
+	bpf_object__for_each_map(map, l->skel->obj)
+	{
+		int fd;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", l->pin_path, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		found++;
+		if (!map_compatible(map, fd))
+			compatible = false;
+		close(fd);
+	}
+	dir = opendir(l->pin_path);
+	while (dir && compatible && found && (ent = readdir(dir))) {
+		const char *n = ent->d_name;
+
+		if (!strncmp(n, XT_PIN_LINK_PREFIX, strlen(XT_PIN_LINK_PREFIX)) &&
+		    l->n_adopt_links < XT_MAX_IFACES &&
+		    strlen(n + strlen(XT_PIN_LINK_PREFIX)) < IF_NAMESIZE)
+			snprintf(l->adopt_links[l->n_adopt_links++], IF_NAMESIZE, "%s",
+				 n + strlen(XT_PIN_LINK_PREFIX));
+	}
+	if (dir)
+		closedir(dir);
+	if (!found || !compatible) {
+		l->n_adopt_links = 0;
+		removed = remove_all_pins(l->pin_path);
+		if (removed)
+			log_warn("removed %d stale pins in %s left by an xtwampd that did not shut "
+				 "down cleanly%s",
+				 removed, l->pin_path,
+				 compatible ? "" : " (their map layout differs from this version)");
+	} else {
+		bpf_object__for_each_map(map, l->skel->obj)
+		{
+			if (bpf_map__is_internal(map))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", l->pin_path, bpf_map__name(map));
+			bpf_map__set_pin_path(map, path);
+		}
+		l->n_adopted_maps = found;
+		l->adopted_tai_ns = xt_tai_ns();
+		log_warn("adopting %d maps and %d XDP links left in %s by an xtwampd that did not "
+			 "shut down cleanly: counters, flows and sessions carry on",
+			 found, l->n_adopt_links, l->pin_path);
+	}
+}
+
+/* Adopted sessions: remember them; authenticated/encrypted ones cannot be served. */
+static void collect_orphans(struct xt_loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.xtwamp_sessions);
+	struct xt_session_key next;
+	struct xt_session val;
+	int n = 0, keys = 0, dropped = 0;
+
+	if (!l->n_adopted_maps)
+		return;
+	l->orphans = calloc(XT_MAX_SESSIONS, sizeof(*l->orphans));
+	if (!l->orphans)
+		return;
+	/* keys first: deleting during the walk would restart it */
+	if (!bpf_map_get_next_key(fd, NULL, &next)) {
+		do {
+			l->orphans[keys++].key = next;
+		} while (keys < XT_MAX_SESSIONS &&
+			 !bpf_map_get_next_key(fd, &l->orphans[keys - 1].key, &next));
+	}
+	for (int i = 0; i < keys; i++) {
+		struct xt_session_key key = l->orphans[i].key;
+
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		if (val.flags & XT_SESS_USERSPACE) {
+			bpf_map_delete_elem(fd, &key);
+			dropped++;
+			continue;
+		}
+		l->orphans[n].key = key; /* n <= i */
+		l->orphans[n].first_rx_ns = val.first_rx_ns;
+		n++;
+	}
+	l->n_orphans = n;
+	if (n || dropped)
+		log_info("adopted %d negotiated sessions (reflected until their stop deadline or "
+			 "--refwait idle); removed %d authenticated/encrypted ones (keys lost)",
+			 n, dropped);
+}
+
+void loader_sweep_orphans(struct xt_loader *l, __u64 refwait_ns)
+{
+	int fd, i = 0;
+	__u64 now;
+
+	if (!l->n_orphans || !l->skel)
+		return;
+	fd = bpf_map__fd(l->skel->maps.xtwamp_sessions);
+	now = xt_tai_ns();
+	while (i < l->n_orphans) {
+		struct xt_orphan *o = &l->orphans[i];
+		struct xt_session v;
+		__u64 last;
+		bool gone;
+
+		if (bpf_map_lookup_elem(fd, &o->key, &v) ||
+		    (o->first_rx_ns && v.first_rx_ns != o->first_rx_ns)) {
+			gone = true; /* deleted, or a new session of the same key: not ours */
+		} else {
+			o->first_rx_ns = v.first_rx_ns; /* an adopted one that just started */
+			last = v.last_rx_ns ? v.last_rx_ns : l->adopted_tai_ns;
+			gone = (v.stop_deadline_ns && now > v.stop_deadline_ns) ||
+			       (refwait_ns && now > last + refwait_ns);
+			if (gone)
+				bpf_map_delete_elem(fd, &o->key);
+		}
+		if (gone)
+			l->orphans[i] = l->orphans[--l->n_orphans];
+		else
+			i++;
+	}
+	if (!l->n_orphans)
+		log_info("the last adopted session ended");
 }
 
 static int explain_load_error(int err)
@@ -143,6 +299,8 @@ static int explain_load_error(int err)
 	return err;
 }
 
+static int sync_allow(struct xt_loader *l, const struct xtwampd_opts *o);
+
 static int fill_maps(struct xt_loader *l, const struct xtwampd_opts *o)
 {
 	struct xt_config cfg = {
@@ -152,11 +310,30 @@ static int fill_maps(struct xt_loader *l, const struct xtwampd_opts *o)
 	};
 	int cfg_fd = bpf_map__fd(l->skel->maps.xtwamp_config);
 	int ports_fd = bpf_map__fd(l->skel->maps.xtwamp_ports);
-	int allow_fd = bpf_map__fd(l->skel->maps.xtwamp_allow);
+	struct xt_config old;
 	__u32 zero = 0;
-	__u8 one = 1;
 	int i;
 
+	/* An adopted map keeps the published clock: no DROP_CLOCK_UNSET gap. */
+	if (!bpf_map_lookup_elem(cfg_fd, &zero, &old)) {
+		cfg.clock_offset_ns = old.clock_offset_ns;
+		cfg.clock_updated_ns = old.clock_updated_ns;
+		cfg.error_estimate = old.error_estimate;
+		cfg.flags |= old.flags & XT_CFG_CLOCK_VALID;
+	}
+	if (l->n_adopted_maps) {
+		/* light ports of the previous configuration go; session flags stay */
+		for (__u32 p = 0; p < XT_NUM_PORTS; p++) {
+			struct xt_port port;
+
+			if (bpf_map_lookup_elem(ports_fd, &p, &port) ||
+			    !(port.flags & (XT_PORT_LIGHT | XT_PORT_STATELESS)))
+				continue;
+			port.flags &= ~(XT_PORT_LIGHT | XT_PORT_STATELESS);
+			if (bpf_map_update_elem(ports_fd, &p, &port, BPF_ANY))
+				return -errno;
+		}
+	}
 	if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
 		return -errno;
 	for (i = 0; i < o->n_ports; i++) {
@@ -165,13 +342,75 @@ static int fill_maps(struct xt_loader *l, const struct xtwampd_opts *o)
 			.format = o->ports[i].format,
 		};
 		__u32 key = o->ports[i].port;
+		struct xt_port old_port;
 
+		if (!bpf_map_lookup_elem(ports_fd, &key, &old_port))
+			port.flags |= old_port.flags & XT_PORT_SESSIONS;
 		if (bpf_map_update_elem(ports_fd, &key, &port, BPF_ANY))
 			return -errno;
 	}
+	return sync_allow(l, o);
+}
+
+static bool allow_listed(const struct xtwampd_opts *o, const struct xt_allow_key *k)
+{
+	for (int i = 0; i < o->n_allow; i++)
+		if (!memcmp(&o->allow[i], k, sizeof(*k)))
+			return true;
+	return false;
+}
+
+/* New prefixes first, then the ones that went: never an empty list in between. */
+static int sync_allow(struct xt_loader *l, const struct xtwampd_opts *o)
+{
+	int allow_fd = bpf_map__fd(l->skel->maps.xtwamp_allow);
+	struct xt_allow_key key, next, *gone;
+	int i, n_gone = 0;
+	__u8 one = 1;
+
 	for (i = 0; i < o->n_allow; i++)
 		if (bpf_map_update_elem(allow_fd, &o->allow[i], &one, BPF_ANY))
 			return -errno;
+	gone = calloc(XT_MAX_ALLOW, sizeof(*gone));
+	if (!gone)
+		return -ENOMEM;
+	if (!bpf_map_get_next_key(allow_fd, NULL, &next)) {
+		do {
+			key = next;
+			if (!allow_listed(o, &key) && n_gone < XT_MAX_ALLOW)
+				gone[n_gone++] = key;
+		} while (!bpf_map_get_next_key(allow_fd, &key, &next));
+	}
+	for (i = 0; i < n_gone; i++)
+		bpf_map_delete_elem(allow_fd, &gone[i]);
+	free(gone);
+	return 0;
+}
+
+int loader_sync_allow(struct xt_loader *l, const struct xtwampd_opts *o)
+{
+	int cfg_fd = bpf_map__fd(l->skel->maps.xtwamp_config);
+	struct xt_config cfg;
+	__u32 zero = 0;
+	int err;
+
+	if (bpf_map_lookup_elem(cfg_fd, &zero, &cfg))
+		return -errno;
+	/* widen first, enforce last: a reload never drops what both lists allow */
+	if (!(o->n_allow || o->default_deny))
+		cfg.flags &= ~XT_CFG_ALLOWLIST_ENFORCED;
+	cfg.rate_limit_pps = o->rate_limit_pps;
+	cfg.rate_burst = o->rate_burst;
+	if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
+		return -errno;
+	err = sync_allow(l, o);
+	if (err)
+		return err;
+	if (o->n_allow || o->default_deny) {
+		cfg.flags |= XT_CFG_ALLOWLIST_ENFORCED;
+		if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
+			return -errno;
+	}
 	return 0;
 }
 
@@ -186,6 +425,8 @@ static int pin_maps(struct xt_loader *l)
 		if (bpf_map__is_internal(map))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", l->pin_path, bpf_map__name(map));
+		if (bpf_map__is_pinned(map))
+			continue;
 		err = bpf_map__pin(map, path);
 		if (err) {
 			log_error("cannot pin map %s: %s", path, strerror(-err));
@@ -209,13 +450,14 @@ int loader_open(struct xt_loader *l, const struct xtwampd_opts *o)
 	err = prepare_pin_dir(l->pin_path);
 	if (err)
 		return err;
-	err = lock_and_clean_pin_dir(l);
+	err = lock_pin_dir(l);
 	if (err)
 		return err;
 
 	l->skel = xtwamp__open();
 	if (!l->skel)
 		return explain_load_error(-errno);
+	adopt_or_clean(l);
 	err = xtwamp__load(l->skel);
 	if (err)
 		return explain_load_error(err);
@@ -228,6 +470,7 @@ int loader_open(struct xt_loader *l, const struct xtwampd_opts *o)
 	err = loader_refresh_clock(l);
 	if (err)
 		return err;
+	collect_orphans(l);
 	return pin_maps(l);
 }
 
@@ -339,6 +582,110 @@ static void explain_attach_error(const char *ifname, int ifindex, bool native, i
 	}
 }
 
+static int register_iface(struct xt_loader *l, struct xt_attached_iface *ifc)
+{
+	/* The AF_XDP path finds this interface's sockets through its slot. */
+	__u32 key = (__u32)ifc->ifindex, slot = (__u32)l->n_ifaces;
+
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.xtwamp_ifslots), &key, &slot, BPF_ANY))
+		log_warn("%s: cannot register the interface for AF_XDP: %s", ifc->name,
+			 strerror(errno));
+	l->n_ifaces++;
+	return 0;
+}
+
+/* Take the adopted link pin of ifc's name out of the list; true if it was there. */
+static bool take_adopt_link(struct xt_loader *l, const char *name)
+{
+	for (int i = 0; i < l->n_adopt_links; i++) {
+		if (strcmp(l->adopt_links[i], name))
+			continue;
+		memcpy(l->adopt_links[i], l->adopt_links[--l->n_adopt_links], IF_NAMESIZE);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The pinned link of a dead xtwampd on this interface: swap in our program
+ * with bpf_link_update (atomic, no packet sees no program).  False when
+ * there is none, or it cannot be reused (mode changed, interface gone): the
+ * pin is then removed (detaching the old program) and the caller attaches
+ * afresh.
+ */
+static bool adopt_link(struct xt_loader *l, struct xt_attached_iface *ifc,
+		       const struct xtwampd_opts *o)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	const char *why = "cannot open the pin";
+	char path[512];
+	int fd, prog_fd;
+	bool native;
+
+	if (!take_adopt_link(l, ifc->name))
+		return false;
+	snprintf(path, sizeof(path), "%s/" XT_PIN_LINK_PREFIX "%s", l->pin_path, ifc->name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		goto fresh;
+	why = "the interface has no program in driver or generic mode";
+	if (bpf_xdp_query(ifc->ifindex, 0, &q) ||
+	    (q.attach_mode != XDP_ATTACHED_DRV && q.attach_mode != XDP_ATTACHED_SKB))
+		goto fresh;
+	native = q.attach_mode == XDP_ATTACHED_DRV;
+	why = "it is attached in the other --xdp-mode";
+	if ((o->xdp_mode == XT_XDP_NATIVE && !native) || (o->xdp_mode == XT_XDP_GENERIC && native))
+		goto fresh;
+	why = "bpf_link_update refused the new program";
+	prog_fd = bpf_program__fd(l->skel->progs.xtwamp_reflect);
+	if (native && o->rx_ts != XT_RXTS_SW) {
+		ifc->hw_skel = load_hw_timestamp_program(l, ifc->ifindex);
+		if (ifc->hw_skel &&
+		    !bpf_link_update(fd, bpf_program__fd(ifc->hw_skel->progs.xtwamp_reflect_hwts),
+				     NULL)) {
+			ifc->hw_timestamps = true;
+			goto adopted;
+		}
+		xtwamp__destroy(ifc->hw_skel);
+		ifc->hw_skel = NULL;
+		if (o->rx_ts == XT_RXTS_HW)
+			goto fresh;
+	}
+	if (bpf_link_update(fd, prog_fd, NULL))
+		goto fresh;
+adopted:
+	ifc->native = native;
+	ifc->link_fd = fd;
+	log_info("%s: adopted the pinned XDP link (%s mode), program replaced in place; T2 "
+		 "from %s",
+		 ifc->name, native ? "native" : "generic",
+		 ifc->hw_timestamps ? "NIC RX timestamps" : "the kernel clock (CLOCK_TAI)");
+	return true;
+fresh:
+	log_warn("%s: cannot take over the pinned XDP link (%s); attaching afresh: packets "
+		 "arriving in between are not reflected",
+		 ifc->name, why);
+	unlink(path);
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+void loader_finish_adoption(struct xt_loader *l)
+{
+	char path[512];
+
+	for (int i = 0; i < l->n_adopt_links; i++) {
+		snprintf(path, sizeof(path), "%s/" XT_PIN_LINK_PREFIX "%s", l->pin_path,
+			 l->adopt_links[i]);
+		unlink(path);
+		log_info("%s: detached the previous xtwampd's program (interface no longer "
+			 "configured)",
+			 l->adopt_links[i]);
+	}
+	l->n_adopt_links = 0;
+}
+
 int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_opts *o)
 {
 	struct xt_attached_iface *ifc = &l->ifaces[l->n_ifaces];
@@ -358,6 +705,8 @@ int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_
 	snprintf(ifc->name, sizeof(ifc->name), "%s", ifname);
 	ifc->ifindex = ifindex;
 	ifc->link_fd = -1;
+	if (adopt_link(l, ifc, o))
+		return register_iface(l, ifc);
 
 	if (try_native && o->rx_ts != XT_RXTS_SW) {
 		ifc->hw_skel = load_hw_timestamp_program(l, ifindex);
@@ -409,16 +758,7 @@ int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_
 		}
 	}
 	ifc->link_fd = fd;
-	{
-		/* The AF_XDP path finds this interface's sockets through its slot. */
-		__u32 key = (__u32)ifindex, slot = (__u32)l->n_ifaces;
-
-		if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.xtwamp_ifslots), &key, &slot,
-					BPF_ANY))
-			log_warn("%s: cannot register the interface for AF_XDP: %s", ifname,
-				 strerror(errno));
-	}
-	l->n_ifaces++;
+	register_iface(l, ifc);
 
 	snprintf(path, sizeof(path), "%s/" XT_PIN_LINK_PREFIX "%s", l->pin_path, ifname);
 	if (bpf_obj_pin(fd, path)) {
@@ -509,6 +849,9 @@ void loader_close(struct xt_loader *l)
 	}
 	xtwamp__destroy(l->skel);
 	l->skel = NULL;
+	free(l->orphans);
+	l->orphans = NULL;
+	l->n_orphans = 0;
 	if (l->lock_fd >= 0) {
 		rmdir(l->pin_path); /* only succeeds when empty: never removes what is not ours */
 		close(l->lock_fd);

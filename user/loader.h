@@ -36,6 +36,19 @@ struct xt_loader {
 	int n_port_fds;
 	__u16 last_error_estimate;
 	bool last_synchronised;
+	/* adoption of what an xtwampd that died left pinned (loader_open) */
+	int n_adopted_maps;
+	char adopt_links[XT_MAX_IFACES][IF_NAMESIZE]; /* link pins not yet taken over */
+	int n_adopt_links;
+	struct xt_orphan *orphans; /* adopted negotiated sessions: no control connection */
+	int n_orphans;
+	__u64 adopted_tai_ns;
+};
+
+/* An adopted xtwamp_sessions entry, swept by loader_sweep_orphans(). */
+struct xt_orphan {
+	struct xt_session_key key;
+	__u64 first_rx_ns; /* at adoption: a different value means the entry was reused */
 };
 
 /* Load the program, fill its maps from the options and pin the maps. */
@@ -46,6 +59,28 @@ int loader_attach(struct xt_loader *l, const char *ifname, const struct xtwampd_
 
 /* Publish the clock offset and Error Estimate; call about once a second. */
 int loader_refresh_clock(struct xt_loader *l);
+
+/*
+ * Restart without a gap.  When a previous xtwampd died (kill -9, crash) and
+ * left its pins, loader_open() adopts every map whose layout matches this
+ * build (counters, flows, rate limiter and negotiated sessions carry on)
+ * and loader_attach() replaces the program on the pinned XDP link with
+ * bpf_link_update(), atomically: the interface is never without a
+ * reflector.  Maps of another layout (an upgrade that changed the ABI) are
+ * removed instead, as before.  After attaching, loader_finish_adoption()
+ * detaches links of interfaces no longer configured.
+ *
+ * Adopted negotiated sessions lost their control connection: they keep
+ * being reflected until their stop deadline (if Stop-Sessions came before
+ * the restart) or until they received nothing for --refwait (RFC 5357
+ * §4.2), checked by loader_sweep_orphans() once a second.  Authenticated
+ * and encrypted ones are removed at once: their keys died with the process.
+ */
+void loader_finish_adoption(struct xt_loader *l);
+void loader_sweep_orphans(struct xt_loader *l, __u64 refwait_ns);
+
+/* Make xtwamp_allow and the rate limit match o (SIGHUP); no gap in between. */
+int loader_sync_allow(struct xt_loader *l, const struct xtwampd_opts *o);
 
 /* Detach, unpin, unload; safe on a partly opened loader. */
 void loader_close(struct xt_loader *l);

@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "ping.h"
+#include "ping_stats.h"
 #include "xtwamp_wire.h"
 
 _Static_assert(sizeof(((struct ping_opts *)0)->modes) / sizeof(__u32) == CC_MAX_MODES,
@@ -44,6 +46,7 @@ void ping_opts_default(struct ping_opts *o)
 	o->format = XT_FMT_TWAMP;
 	o->family = AF_UNSPEC;
 	o->dscp = -1;
+	o->ttl = 255;
 	o->sessions = 1;
 	o->max_count_exponent = CC_MAX_COUNT_EXP_DEFAULT;
 	o->session_timeout_ns = PING_SESSION_TIMEOUT_DEFAULT_NS;
@@ -168,6 +171,15 @@ enum opt_id {
 	OPT_VERBOSE,
 	OPT_HELP,
 	OPT_DSCP,
+	OPT_JSON,
+	OPT_PROGRESS,
+	OPT_POISSON,
+	OPT_SIZE,
+	OPT_TTL,
+	OPT_DF,
+	OPT_SENDER_PORT,
+	OPT_START_DELAY,
+	OPT_DURATION,
 	/* full TWAMP only */
 	OPT_MODES,
 	OPT_USER,
@@ -202,6 +214,15 @@ static const struct opt_def opt_defs[] = {
 	{ "verbose",  'v', false, OPT_VERBOSE },
 	{ "help",     'h', false, OPT_HELP },
 	{ "dscp",     'D', true,  OPT_DSCP },
+	{ "json",     0,   false, OPT_JSON },
+	{ "progress", 0,   false, OPT_PROGRESS },
+	{ "poisson",  0,   false, OPT_POISSON },
+	{ "size",     0,   true,  OPT_SIZE },
+	{ "ttl",      0,   true,  OPT_TTL },
+	{ "df",       0,   false, OPT_DF },
+	{ "sender-port", 0, true, OPT_SENDER_PORT },
+	{ "start-delay", 0, true, OPT_START_DELAY },
+	{ "duration", 0,   true,  OPT_DURATION },
 	{ "modes",    'A', true,  OPT_MODES },
 	{ "user",     'u', true,  OPT_USER },
 	{ "keyfile",  'k', true,  OPT_KEYFILE },
@@ -218,7 +239,7 @@ static const struct opt_def opt_defs[] = {
 struct parse_state {
 	const char *target;
 	__u64 padding;
-	bool padding_set, v4, v6;
+	bool padding_set, v4, v6, count_set;
 	const struct opt_def *full_only; /* the first option that needs TWAMP-Control */
 };
 
@@ -327,6 +348,7 @@ static int apply_opt(const struct opt_def *d, const char *val, struct ping_opts 
 			return -EINVAL;
 		}
 		o->count = (__u32)v;
+		ps->count_set = true;
 		return 0;
 	case OPT_INTERVAL:
 		ret = parse_duration("interval", val, &o->interval_ns, err, errlen);
@@ -383,12 +405,67 @@ static int apply_opt(const struct opt_def *d, const char *val, struct ping_opts 
 		o->help = true;
 		return 0;
 	case OPT_DSCP:
-		if (parse_uint(val, 63, &v)) {
-			snprintf(err, errlen, "DSCP must be a number from 0 to 63, not '%s'", val);
+		o->dscp = ps_parse_dscp(val);
+		if (o->dscp < 0) {
+			snprintf(
+				err, errlen,
+				"DSCP must be 0 to 63 or a name (EF, AF11..AF43, CS0..CS7, LE, VA), not '%s'",
+				val);
 			return -EINVAL;
 		}
-		o->dscp = (int)v;
 		return 0;
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_PROGRESS:
+		o->progress = true;
+		return 0;
+	case OPT_POISSON:
+		o->poisson = true;
+		return 0;
+	case OPT_SIZE:
+		if (parse_uint(val, PING_UDP_PAYLOAD_MAX, &v) || v == 0) {
+			snprintf(
+				err, errlen,
+				"size must be a whole number of octets from the header length to %d, not '%s'",
+				PING_UDP_PAYLOAD_MAX, val);
+			return -EINVAL;
+		}
+		o->size = (__u32)v;
+		return 0;
+	case OPT_TTL:
+		if (parse_uint(val, 255, &v) || v == 0) {
+			snprintf(err, errlen, "TTL must be a number from 1 to 255, not '%s'", val);
+			return -EINVAL;
+		}
+		o->ttl = (int)v;
+		return 0;
+	case OPT_DF:
+		o->df = true;
+		return 0;
+	case OPT_SENDER_PORT: {
+		const char *dash = strchr(val, '-');
+		char lo[8] = "";
+		__u64 hi;
+
+		if (dash && (size_t)(dash - val) < sizeof(lo))
+			memcpy(lo, val, (size_t)(dash - val));
+		if ((dash ? parse_uint(lo, 65535, &v) || parse_uint(dash + 1, 65535, &hi) :
+			    parse_uint(val, 65535, &v)) ||
+		    v == 0 || (dash && hi < v)) {
+			snprintf(err, errlen,
+				 "sender port must be P or P-Q with 1 <= P <= Q <= 65535, not '%s'",
+				 val);
+			return -EINVAL;
+		}
+		o->sport_lo = (__u16)v;
+		o->sport_hi = dash ? (__u16)hi : (__u16)v;
+		return 0;
+	}
+	case OPT_START_DELAY:
+		return parse_duration("start delay", val, &o->start_delay_ns, err, errlen);
+	case OPT_DURATION:
+		return parse_duration("duration", val, &o->duration_ns, err, errlen);
 	default:
 		return apply_full_opt(d, val, o, err, errlen);
 	}
@@ -484,6 +561,37 @@ static int finish_opts(struct ping_opts *o, struct parse_state *ps, char *err, s
 	}
 	if (o->format == XT_FMT_STAMP)
 		o->padding = 0; /* the 44-octet base packet is already symmetric */
+	if (o->size && ps->padding_set) {
+		snprintf(err, errlen, "-s (padding) and --size (total) exclude each other");
+		return -EINVAL;
+	}
+	if (o->duration_ns && ps->count_set) {
+		snprintf(err, errlen, "-c and --duration exclude each other");
+		return -EINVAL;
+	}
+	if (o->duration_ns)
+		o->count = PING_COUNT_MAX; /* the clock ends the run, not the count */
+	if (o->json && o->raw) {
+		snprintf(err, errlen, "--json and --raw exclude each other");
+		return -EINVAL;
+	}
+	if (!o->light && o->sport_lo && (__u32)o->sport_hi - o->sport_lo + 1 < o->sessions) {
+		snprintf(err, errlen, "--sender-port %u-%u has fewer ports than the %u sessions",
+			 o->sport_lo, o->sport_hi, o->sessions);
+		return -EINVAL;
+	}
+	if (o->size) {
+		/* total UDP payload: the padding is what the header leaves */
+		if (o->size < (__u32)hdr) {
+			snprintf(err, errlen, "size %u is below the %d-octet %s header", o->size,
+				 hdr, hdr_name);
+			return -EINVAL;
+		}
+		ps->padding = o->size - (__u32)hdr;
+		ps->padding_set = true;
+		if (!o->light && modes_test_keyed(o))
+			ps->padding_set = false; /* per session: ping_session_padding() */
+	}
 	if (ps->padding_set) {
 		if (ps->padding > max_pad) {
 			snprintf(
@@ -654,6 +762,13 @@ __u64 ping_stamp_request(void *buf, __u64 t1_unix_ns, __u16 error_estimate)
 
 __u32 ping_session_padding(const struct ping_opts *o, __u32 test_mode)
 {
+	if (o->size) {
+		__u32 hdr = (test_mode & XT_MODE_TEST_CIPHER) ?
+				    (__u32)sizeof(struct xt_twamp_sender_auth) :
+				    (__u32)sizeof(struct xt_twamp_sender);
+
+		return o->size > hdr ? o->size - hdr : 0;
+	}
 	if (o->padding_set)
 		return o->padding;
 	/* RFC 5357 §4.1.2: enough padding for equal sizes both ways (erratum 5045: 64) */
@@ -724,6 +839,8 @@ int ping_parse_reply(const void *buf, size_t len, enum xt_format fmt, __s64 real
 	size_t min = fmt == XT_FMT_STAMP ? (size_t)XT_STAMP_BASE : (size_t)XT_TWAMP_REFLECTOR_MIN;
 
 	memset(out, 0, sizeof(*out));
+	out->reply_ttl = -1;
+	out->reply_tos = -1;
 	if (len < min) {
 		snprintf(err, errlen, "%zu octets, shorter than the %zu-octet %s reflector packet",
 			 len, min, fmt == XT_FMT_STAMP ? "STAMP" : "TWAMP");
@@ -824,10 +941,13 @@ void ping_session_free(struct ping_session *s)
 	free(s->t1_ntp);
 	free(s->answered);
 	free(s->samples);
+	free(s->late);
 	s->t1_ntp = NULL;
 	s->answered = NULL;
 	s->samples = NULL;
+	s->late = NULL;
 	s->cap = s->nsamples = s->samples_cap = 0;
+	s->nlate = s->late_cap = 0;
 }
 
 int ping_session_sent(struct ping_session *s, __u64 t1_ntp)
@@ -855,18 +975,19 @@ int ping_session_sent(struct ping_session *s, __u64 t1_ntp)
 	return 0;
 }
 
-static int session_add_sample(struct ping_session *s, const struct ping_sample *smp)
+static int sample_push(struct ping_sample **arr, size_t *n, size_t *cap,
+		       const struct ping_sample *smp)
 {
-	if (s->nsamples == s->samples_cap) {
-		size_t ncap = s->samples_cap ? s->samples_cap * 2 : 1024;
-		struct ping_sample *n = realloc(s->samples, ncap * sizeof(*n));
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 1024;
+		struct ping_sample *a = realloc(*arr, ncap * sizeof(*a));
 
-		if (!n)
+		if (!a)
 			return -ENOMEM;
-		s->samples = n;
-		s->samples_cap = ncap;
+		*arr = a;
+		*cap = ncap;
 	}
-	s->samples[s->nsamples++] = *smp;
+	(*arr)[(*n)++] = *smp;
 	return 0;
 }
 
@@ -903,14 +1024,25 @@ int ping_session_match(struct ping_session *s, const struct ping_reply *r, __u64
 		return PING_DUPLICATE;
 	}
 	s->answered[seq / 8] |= bit;
-	if ((__s64)(t4_ns - r->t1_ns) > (__s64)s->timeout_ns) {
-		s->cnt.late++; /* RFC 7680: arriving after the waiting time = lost */
-		return PING_LATE;
-	}
+	memset(&smp, 0, sizeof(smp));
 	smp.rtt_ns = times->rtt_ns;
 	smp.residence_ns = times->residence_ns;
+	smp.fwd_ns = times->fwd_ns;
+	smp.bwd_ns = times->bwd_ns;
 	smp.seq = seq;
-	ret = session_add_sample(s, &smp);
+	smp.rseq = r->seq;
+	smp.sender_ttl = r->sender_ttl;
+	smp.reply_ttl = (__s16)(r->reply_ttl >= 0 && r->reply_ttl <= 255 ? r->reply_ttl : -1);
+	smp.reply_tos = (__s16)(r->reply_tos >= 0 && r->reply_tos <= 255 ? r->reply_tos : -1);
+	if ((__s64)(t4_ns - r->t1_ns) > (__s64)s->timeout_ns) {
+		/* RFC 7680: arriving after the waiting time = lost; kept for the loss split */
+		ret = sample_push(&s->late, &s->nlate, &s->late_cap, &smp);
+		if (ret)
+			return ret;
+		s->cnt.late++;
+		return PING_LATE;
+	}
+	ret = sample_push(&s->samples, &s->nsamples, &s->samples_cap, &smp);
 	if (ret)
 		return ret;
 	s->cnt.received++;
@@ -923,93 +1055,6 @@ int ping_session_match(struct ping_session *s, const struct ping_reply *r, __u64
 invalid:
 	s->cnt.invalid++;
 	return PING_INVALID;
-}
-
-/* ---- statistics --------------------------------------------------------- */
-
-static int cmp_s64(const void *a, const void *b)
-{
-	__s64 x = *(const __s64 *)a, y = *(const __s64 *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int cmp_sample_seq(const void *a, const void *b)
-{
-	__u32 x = ((const struct ping_sample *)a)->seq, y = ((const struct ping_sample *)b)->seq;
-
-	return (x > y) - (x < y);
-}
-
-__s64 ping_percentile(const __s64 *sorted, size_t n, unsigned permille)
-{
-	/* nearest rank: the smallest value with at least p of the sample at or below it */
-	unsigned __int128 rank = ((unsigned __int128)permille * n + 999) / 1000;
-
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return sorted[(size_t)rank - 1];
-}
-
-__s64 ping_median(const __s64 *sorted, size_t n)
-{
-	if (n % 2)
-		return sorted[n / 2];
-	return (__s64)(((__int128)sorted[n / 2 - 1] + sorted[n / 2]) / 2);
-}
-
-int ping_summarize(const struct ping_sample *samples, size_t n, struct ping_summary *out)
-{
-	struct ping_sample *by_seq;
-	__s64 *rtt, *res;
-	__int128 sum = 0, jsum = 0;
-	size_t i;
-
-	memset(out, 0, sizeof(*out));
-	out->n = n;
-	if (n == 0)
-		return 0;
-	by_seq = malloc(n * sizeof(*by_seq));
-	rtt = malloc(n * sizeof(*rtt));
-	res = malloc(n * sizeof(*res));
-	if (!by_seq || !rtt || !res) {
-		free(by_seq);
-		free(rtt);
-		free(res);
-		return -ENOMEM;
-	}
-	/* IPDV pairs are consecutive sequence numbers (RFC 5481 §4.1), not arrival order. */
-	memcpy(by_seq, samples, n * sizeof(*by_seq));
-	qsort(by_seq, n, sizeof(*by_seq), cmp_sample_seq);
-	for (i = 0; i < n; i++) {
-		rtt[i] = by_seq[i].rtt_ns;
-		res[i] = by_seq[i].residence_ns;
-		sum += rtt[i];
-		if (i && by_seq[i].seq == by_seq[i - 1].seq + 1) {
-			__int128 d = (__int128)rtt[i] - rtt[i - 1];
-
-			jsum += d < 0 ? -d : d;
-			out->jitter_pairs++;
-		}
-	}
-	if (out->jitter_pairs)
-		out->jitter_ns = (__s64)(jsum / (__int128)out->jitter_pairs);
-	out->rtt_mean_ns = (__s64)(sum / (__int128)n);
-	qsort(rtt, n, sizeof(*rtt), cmp_s64);
-	qsort(res, n, sizeof(*res), cmp_s64);
-	out->rtt_min_ns = rtt[0];
-	out->rtt_max_ns = rtt[n - 1];
-	out->rtt_median_ns = ping_median(rtt, n);
-	out->rtt_p99_ns = ping_percentile(rtt, n, 990);
-	out->res_min_ns = res[0];
-	out->res_max_ns = res[n - 1];
-	out->res_median_ns = ping_median(res, n);
-	free(by_seq);
-	free(rtt);
-	free(res);
-	return 0;
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -1055,43 +1100,6 @@ static const char *format_name(const struct ping_opts *o)
 	return o->format == XT_FMT_STAMP ? "STAMP" : "TWAMP light";
 }
 
-void ping_print_summary(FILE *f, const char *peer, const struct ping_opts *o,
-			const struct ping_counters *c, const struct ping_summary *sum)
-{
-	ping_print_summary_named(f, peer, format_name(o), c, sum);
-}
-
-void ping_print_summary_named(FILE *f, const char *peer, const char *kind,
-			      const struct ping_counters *c, const struct ping_summary *sum)
-{
-	__u64 lost = c->sent - c->received;
-
-	fprintf(f, "--- %s %s ping statistics ---\n", peer, kind);
-	fprintf(f,
-		"%llu sent, %llu received, %llu lost (%.1f%%), %llu duplicates, %llu invalid replies",
-		(unsigned long long)c->sent, (unsigned long long)c->received,
-		(unsigned long long)lost, c->sent ? 100.0 * (double)lost / (double)c->sent : 0.0,
-		(unsigned long long)c->duplicates, (unsigned long long)c->invalid);
-	if (c->late)
-		fprintf(f, ", %llu late (counted as lost)", (unsigned long long)c->late);
-	if (c->send_errors)
-		fprintf(f, ", %llu send errors", (unsigned long long)c->send_errors);
-	if (c->icmp_errors)
-		fprintf(f, ", %llu ICMP errors", (unsigned long long)c->icmp_errors);
-	fputc('\n', f);
-	if (!sum->n)
-		return;
-	fprintf(f, "rtt min/median/mean/max/p99 = %.3f/%.3f/%.3f/%.3f/%.3f ms, ",
-		ms(sum->rtt_min_ns), ms(sum->rtt_median_ns), ms(sum->rtt_mean_ns),
-		ms(sum->rtt_max_ns), ms(sum->rtt_p99_ns));
-	if (sum->jitter_pairs)
-		fprintf(f, "jitter %.3f ms\n", ms(sum->jitter_ns));
-	else
-		fprintf(f, "jitter n/a\n");
-	fprintf(f, "reflector residence min/median/max = %.1f/%.1f/%.1f us\n", us(sum->res_min_ns),
-		us(sum->res_median_ns), us(sum->res_max_ns));
-}
-
 const char *ping_sync_warning(const struct ping_session *s)
 {
 	if (s->reflector_unsync && s->sender_unsync)
@@ -1121,26 +1129,42 @@ void ping_usage(FILE *f)
 		"Options:\n"
 		"  --light             stateless test session, no TWAMP-Control\n"
 		"  -c, --count N       packets to send per session (default 5, at most %u)\n"
+		"      --duration S    send for S seconds instead of a count\n"
 		"  -i, --interval S    seconds between packets, fractions allowed (default 1,\n"
 		"                      at least 0.000001)\n"
+		"      --poisson       exponential gaps with mean -i (RFC 2330 Poisson\n"
+		"                      sampling) instead of a fixed interval\n"
 		"  -s, --padding N     TWAMP: octets after the 14-octet header (default 27, so\n"
 		"                      request and reply are 41 octets; authenticated and\n"
 		"                      encrypted: after the 48-octet header, default 64 = 112);\n"
 		"                      STAMP: extra octets after the 44-octet base, sent as an\n"
 		"                      Extra Padding TLV (default 0; else at least 4)\n"
+		"      --size N        total UDP payload of a request instead of -s\n"
 		"      --stamp         send STAMP packets (44-octet base) instead of TWAMP\n"
 		"      --ssid N        STAMP Session Identifier 1..65535 (RFC 8972)\n"
 		"  -W, --timeout S     wait this long for replies after the last packet; later\n"
 		"                      replies count as lost (default 2)\n"
-		"  -D, --dscp N        DSCP 0..63 of the test packets (full TWAMP: also asked\n"
-		"                      of the reflector, Type-P)\n"
+		"  -D, --dscp D        DSCP of the test packets: 0..63 or a name (EF, AF11..\n"
+		"                      AF43, CS0..CS7, LE, VA; any case); full TWAMP: also\n"
+		"                      asked of the reflector (Type-P)\n"
+		"      --ttl N         TTL / hop limit of the requests (default 255, which\n"
+		"                      forward hop counts assume)\n"
+		"      --df            don't fragment (IPv4 DF bit, IPv6 no fragmentation)\n"
+		"      --sender-port P[-Q]  send from UDP port P (full TWAMP: one port of\n"
+		"                      P..Q per session)\n"
+		"      --start-delay S wait S seconds before the first packet\n"
 		"  -4, -6              use IPv4 / IPv6 only\n"
 		"      --raw           CSV instead: one line per reply, Unix ns timestamps:\n"
 		"                      " PING_CSV_HEADER "\n"
 		"                      (full TWAMP adds a last column, session = 1..N;\n"
 		"                      reply_ttl empty if unknown; summary goes to stderr)\n"
+		"      --json          one JSON document with every statistic, per session\n"
+		"                      and overall (schema in README.md, \"JSON output\")\n"
 		"  -q, --quiet         print the summary only\n"
-		"  -v, --verbose       say why replies were rejected\n"
+		"  -v, --verbose       a line per reply even on long runs; why replies were\n"
+		"                      rejected\n"
+		"      --progress      progress line on stderr (default: runs of more than\n"
+		"                      100 packets when stderr is a terminal)\n"
 		"  -h, --help          this text\n"
 		"\n"
 		"Full TWAMP only:\n"
@@ -1169,6 +1193,14 @@ void ping_usage(FILE *f)
 		"  ttl = our TTL as the reflector saw it / the reply's TTL here (we send 255).\n"
 		"  fwd and bwd need synchronised clocks; they are shown as measured, even when\n"
 		"  negative, with a warning if either clock says it is unsynchronised.\n"
+		"  Runs of up to 100 packets print a line per reply; longer ones a progress\n"
+		"  line (-v: lines anyway).\n"
+		"\n"
+		"Summary: loss (split forward/backward from the reflector's sequence numbers\n"
+		"when it keeps its own), duplicates, reordering (RFC 4737), min/median/mean/\n"
+		"max and p90/p95/p99/p99.9 of rtt, forward, backward and residence, jitter as\n"
+		"mean |IPDV| (RFC 5481, consecutive sequence numbers) and RFC 3550 interarrival\n"
+		"jitter, hop counts from TTL, DSCP of the replies.\n"
 		"  Authenticated and encrypted replies whose HMAC does not verify count as\n"
 		"  invalid and are never used.\n"
 		"\n"
@@ -1190,7 +1222,8 @@ void ping_usage(FILE *f)
 /* ---- the socket loop ---------------------------------------------------- */
 
 #define RX_BUF 4096
-#define RX_BATCH 64 /* replies per wake-up before checking the send clock again */
+#define RX_BATCH 64 /* replies per recvmmsg() */
+#define TX_BURST 16 /* due packets sent per round before the replies are read */
 
 /* One test session: its socket, its reflector and what was sent and received. */
 struct ping_run_state {
@@ -1213,6 +1246,10 @@ struct ping_run_state {
 	__u32 padding;	 /* octets after the sender header */
 	struct tw_test_keys keys;
 	__u8 sid[XT_SID_LEN];
+	/* output */
+	bool lines;    /* a line per reply (short runs, or -v) */
+	bool stateful; /* the reflector numbers its replies itself (full TWAMP) */
+	char sender[INET6_ADDRSTRLEN + 16]; /* our address:port */
 };
 
 /* The control connection, watched while the test runs (the server sends nothing then). */
@@ -1277,7 +1314,7 @@ const char *ping_format_endpoint(const struct sockaddr_storage *ss, char *buf, s
 
 static int open_socket(struct ping_run_state *st)
 {
-	int one = 1, ttl = 255;
+	int one = 1, ttl = st->o->ttl;
 	bool v6 = st->target.ss_family == AF_INET6;
 	int fd = socket(st->target.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 
@@ -1286,10 +1323,14 @@ static int open_socket(struct ping_run_state *st)
 	/* RFC 4656 §4.1.2: senders use TTL 255 so the reflector can count hops. */
 	if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, &ttl,
 		       sizeof(ttl)))
-		log_warn("cannot set %s 255: %s", v6 ? "hop limit" : "TTL", strerror(errno));
+		log_warn("cannot set %s %d: %s", v6 ? "hop limit" : "TTL", ttl, strerror(errno));
 	if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVHOPLIMIT : IP_RECVTTL,
 		       &one, sizeof(one)))
 		log_debug("cannot ask for the received TTL: %s", strerror(errno));
+	/* the DSCP the replies arrive with: did the path (or reflector) keep ours? */
+	if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVTCLASS : IP_RECVTOS, &one,
+		       sizeof(one)))
+		log_debug("cannot ask for the received TOS: %s", strerror(errno));
 	/* T4 from the kernel's receive timestamp, not from when we got scheduled. */
 	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)))
 		log_debug("no SO_TIMESTAMPNS (%s): T4 from clock_gettime", strerror(errno));
@@ -1304,8 +1345,52 @@ static int open_socket(struct ping_run_state *st)
 			       sizeof(tos)))
 			log_warn("cannot set DSCP %d: %s", st->o->dscp, strerror(errno));
 	}
+	if (st->o->df) {
+		/* a too-large request fails with EMSGSIZE instead of leaving in fragments */
+		int pmtu = v6 ? IPV6_PMTUDISC_DO : IP_PMTUDISC_DO;
+
+		if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP,
+			       v6 ? IPV6_MTU_DISCOVER : IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) ||
+		    (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one))))
+			log_warn("cannot set don't-fragment: %s", strerror(errno));
+	}
+	/* a burst of replies at 10 us intervals must not overflow the default buffer */
+	{
+		int rcvbuf = 4 << 20;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	}
 	st->fd = fd;
 	return 0;
+}
+
+/*
+ * Bind fd to addr (its port ignored) with a port from lo..hi, the first
+ * free one from lo + offset on; lo == 0: an ephemeral port.  0 or -errno.
+ */
+static int bind_port(int fd, const struct sockaddr_storage *addr, __u16 lo, __u16 hi, __u32 offset)
+{
+	struct sockaddr_storage a = *addr;
+	socklen_t len = a.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+						 sizeof(struct sockaddr_in6);
+	__u32 span = lo ? (__u32)hi - lo + 1 : 1;
+	int err = -EADDRINUSE;
+
+	for (__u32 k = 0; k < span; k++) {
+		__u16 port = lo ? (__u16)(lo + (offset + k) % span) : 0;
+
+		if (a.ss_family == AF_INET)
+			((struct sockaddr_in *)&a)->sin_port = htons(port);
+		else
+			((struct sockaddr_in6 *)&a)->sin6_port = htons(port);
+		if (bind(fd, (struct sockaddr *)&a, len) == 0)
+			return 0;
+		err = -errno;
+		if (errno != EADDRINUSE)
+			break;
+	}
+	return err;
 }
 
 static int resolve(const struct ping_opts *o, struct ping_run_state *st)
@@ -1443,7 +1528,7 @@ static void drain_errqueue(struct ping_run_state *st)
 }
 
 static void handle_reply(struct ping_run_state *st, const __u8 *buf, size_t len, __u64 t4,
-			 const struct sockaddr_storage *src, int reply_ttl)
+			 const struct sockaddr_storage *src, int reply_ttl, int reply_tos)
 {
 	const struct ping_opts *o = st->o;
 	struct ping_reply r;
@@ -1482,6 +1567,8 @@ static void handle_reply(struct ping_run_state *st, const __u8 *buf, size_t len,
 		log_debug("invalid reply from %s: %s", st->peer, why);
 		return;
 	}
+	r.reply_ttl = reply_ttl;
+	r.reply_tos = reply_tos;
 	v = ping_session_match(&st->sess, &r, t4, &t, why, sizeof(why));
 	if (v < 0) {
 		log_error("cannot keep reply: %s", strerror(-v));
@@ -1493,13 +1580,13 @@ static void handle_reply(struct ping_run_state *st, const __u8 *buf, size_t len,
 		log_debug("invalid reply from %s: %s", st->peer, why);
 		return;
 	case PING_DUPLICATE:
-		if (o->raw || o->quiet)
+		if (o->raw || !st->lines)
 			return;
 		ping_format_line(line, sizeof(line), st->peer, &r, &t, reply_ttl, " (DUP!)");
 		break;
 	case PING_LATE:
 	case PING_VALID:
-		if (o->quiet)
+		if (!o->raw && !st->lines)
 			return;
 		if (o->raw) {
 			int off = ping_format_csv(line, sizeof(line), &r, t4, reply_ttl);
@@ -1516,33 +1603,39 @@ static void handle_reply(struct ping_run_state *st, const __u8 *buf, size_t len,
 	puts(line);
 }
 
+/*
+ * Read what is queued, RX_BATCH datagrams per recvmmsg(): at 10 us
+ * intervals one system call per reply would cost as much as the sending.
+ */
 static void drain_replies(struct ping_run_state *st)
 {
-	for (int i = 0; i < RX_BATCH; i++) {
-		__u8 buf[RX_BUF];
-		union {
-			char buf[CMSG_SPACE(sizeof(struct timespec)) + 2 * CMSG_SPACE(sizeof(int)) +
-				 64];
-			struct cmsghdr align;
-		} ctrl;
-		struct sockaddr_storage src;
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr msg = {
-			.msg_name = &src,
-			.msg_namelen = sizeof(src),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = ctrl.buf,
-			.msg_controllen = sizeof(ctrl.buf),
-		};
-		struct cmsghdr *cm;
-		__u64 t4 = 0;
-		int reply_ttl = -1;
-		ssize_t n;
+	typedef union {
+		char buf[CMSG_SPACE(sizeof(struct timespec)) + 3 * CMSG_SPACE(sizeof(int)) + 64];
+		struct cmsghdr align;
+	} ctrl_t;
+	static __u8 bufs[RX_BATCH][RX_BUF];
+	static ctrl_t ctrl[RX_BATCH];
+	static struct sockaddr_storage src[RX_BATCH];
+	static struct iovec iov[RX_BATCH];
+	static struct mmsghdr msgs[RX_BATCH];
 
-		memset(&src, 0, sizeof(src));
-		n = recvmsg(st->fd, &msg, MSG_DONTWAIT);
-		if (n < 0) {
+	for (int round = 0; round < 4; round++) {
+		int got;
+
+		for (int i = 0; i < RX_BATCH; i++) {
+			iov[i] = (struct iovec){ bufs[i], RX_BUF };
+			memset(&src[i], 0, sizeof(src[i]));
+			msgs[i].msg_hdr = (struct msghdr){
+				.msg_name = &src[i],
+				.msg_namelen = sizeof(src[i]),
+				.msg_iov = &iov[i],
+				.msg_iovlen = 1,
+				.msg_control = ctrl[i].buf,
+				.msg_controllen = sizeof(ctrl[i].buf),
+			};
+		}
+		got = recvmmsg(st->fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+		if (got < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
 			/* a pending ICMP error (sk_err); details come from the error queue */
@@ -1550,30 +1643,50 @@ static void drain_replies(struct ping_run_state *st)
 			    errno == ENETUNREACH || errno == EHOSTDOWN || errno == EPROTO ||
 			    errno == EMSGSIZE)
 				continue;
-			log_warn("recvmsg: %s", strerror(errno));
+			log_warn("recvmmsg: %s", strerror(errno));
 			return;
 		}
-		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
-				struct timespec ts;
+		for (int i = 0; i < got; i++) {
+			struct msghdr *msg = &msgs[i].msg_hdr;
+			struct cmsghdr *cm;
+			__u64 t4 = 0;
+			int reply_ttl = -1, reply_tos = -1;
 
-				memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-				t4 = (__u64)ts.tv_sec * NS_PER_SEC + (__u64)ts.tv_nsec;
-			} else if ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TTL) ||
-				   (cm->cmsg_level == IPPROTO_IPV6 &&
-				    cm->cmsg_type == IPV6_HOPLIMIT)) {
-				memcpy(&reply_ttl, CMSG_DATA(cm), sizeof(reply_ttl));
+			for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+				if (cm->cmsg_level == SOL_SOCKET &&
+				    cm->cmsg_type == SCM_TIMESTAMPNS) {
+					struct timespec ts;
+
+					memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+					t4 = (__u64)ts.tv_sec * NS_PER_SEC + (__u64)ts.tv_nsec;
+				} else if ((cm->cmsg_level == IPPROTO_IP &&
+					    cm->cmsg_type == IP_TTL) ||
+					   (cm->cmsg_level == IPPROTO_IPV6 &&
+					    cm->cmsg_type == IPV6_HOPLIMIT)) {
+					memcpy(&reply_ttl, CMSG_DATA(cm), sizeof(reply_ttl));
+				} else if (cm->cmsg_level == IPPROTO_IP &&
+					   cm->cmsg_type == IP_TOS) {
+					/* one octet for IPv4, an int for IPv6 */
+					reply_tos = *(const __u8 *)CMSG_DATA(cm);
+				} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+					   cm->cmsg_type == IPV6_TCLASS) {
+					memcpy(&reply_tos, CMSG_DATA(cm), sizeof(reply_tos));
+				}
 			}
+			if (!t4)
+				t4 = xt_realtime_ns();
+			if (msg->msg_flags & MSG_TRUNC) {
+				st->sess.cnt.invalid++;
+				log_debug("invalid reply from %s: larger than %d octets", st->peer,
+					  RX_BUF);
+				continue;
+			}
+			handle_reply(st, bufs[i], msgs[i].msg_len, t4, &src[i], reply_ttl,
+				     reply_tos);
+			if (st->fatal)
+				return;
 		}
-		if (!t4)
-			t4 = xt_realtime_ns();
-		if (msg.msg_flags & MSG_TRUNC) {
-			st->sess.cnt.invalid++;
-			log_debug("invalid reply from %s: larger than %d octets", st->peer, RX_BUF);
-			continue;
-		}
-		handle_reply(st, buf, (size_t)n, t4, &src, reply_ttl);
-		if (st->fatal)
+		if (got < RX_BATCH)
 			return;
 	}
 }
@@ -1607,24 +1720,91 @@ static bool any_fatal(const struct ping_run_state *sts, size_t n)
 	return false;
 }
 
+/* xorshift64*: Poisson gaps need no cryptographic randomness, only independence. */
+static __u64 rng_state;
+
+static double rng_uniform(void)
+{
+	if (!rng_state)
+		rng_state = xt_realtime_ns() | 1;
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	/* (0, 1]: never 0, so the log below is finite */
+	return ((double)((rng_state * 2685821657736338717ULL) >> 11) + 1.0) / 9007199254740992.0;
+}
+
+/* The gap to the next packet: fixed, or exponential with that mean (RFC 2330 §11.1.1). */
+static __u64 next_gap(const struct ping_opts *o)
+{
+	double g;
+
+	if (!o->poisson)
+		return o->interval_ns;
+	g = -log(rng_uniform()) * (double)o->interval_ns;
+	/* bounded, so one unlucky draw cannot stall a run for hours */
+	if (g > 50.0 * (double)o->interval_ns)
+		g = 50.0 * (double)o->interval_ns;
+	return (__u64)g;
+}
+
+static bool done_sending(const struct ping_run_state *st, __u64 now, __u64 end)
+{
+	return st->attempts >= st->o->count || (end && now >= end);
+}
+
+/* The progress line: at most once a second, overwritten in place on a tty. */
+static void progress(const struct ping_run_state *sts, size_t n, bool tty, bool last)
+{
+	__u64 sent = 0, recv = 0, late = 0;
+	__s64 rtt = 0;
+	bool have = false;
+
+	for (size_t i = 0; i < n; i++) {
+		sent += sts[i].sess.cnt.sent;
+		recv += sts[i].sess.cnt.received;
+		late += sts[i].sess.cnt.late;
+		if (sts[i].sess.nsamples) {
+			rtt = sts[i].sess.samples[sts[i].sess.nsamples - 1].rtt_ns;
+			have = true;
+		}
+	}
+	fprintf(stderr, "%ssent %llu, received %llu, late %llu, unanswered %llu", tty ? "\r" : "",
+		(unsigned long long)sent, (unsigned long long)recv, (unsigned long long)late,
+		(unsigned long long)(sent - recv - late));
+	if (have)
+		fprintf(stderr, ", last rtt %.3f ms", (double)rtt / 1e6);
+	fputs(tty ? "\033[K" : "\n", stderr);
+	if (tty && last)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
 /*
- * Send each session's count packets on its own grid and read the replies,
- * until every session has all its answers or sat out the timeout after its
- * last packet (or SIGINT).  The sessions run side by side.
+ * Send each session's packets on its own grid (fixed or Poisson) and read
+ * the replies, until every session has all its answers or sat out the
+ * timeout after its last packet (or SIGINT).  The sessions run side by
+ * side.  Replies are read before every send (ppoll with a zero timeout when
+ * a send is due), so a 10 us interval cannot starve the reader.
  */
 static void loop(struct ping_run_state *sts, size_t n, struct ping_ctl_watch *ctl,
 		 const sigset_t *waitmask)
 {
 	const struct ping_opts *o = sts[0].o;
 	struct pollfd pfd[PING_SESSIONS_MAX + 1];
-	__u64 now = mono_ns();
+	__u64 now = mono_ns(), end = 0, next_progress;
+	bool tty = isatty(STDERR_FILENO);
+	bool show_progress = !o->verbose && !o->quiet && (o->progress || tty) && !sts[0].lines;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		sts[i].next_send = now;
+		sts[i].next_send = now + o->start_delay_ns;
 		sts[i].last_send = now;
 		sts[i].attempts = 0;
 	}
+	if (o->duration_ns)
+		end = now + o->start_delay_ns + o->duration_ns;
+	next_progress = now + NS_PER_SEC;
 	while (!ping_stop && !any_fatal(sts, n)) {
 		__u64 deadline = UINT64_MAX, wait;
 		bool busy = false;
@@ -1637,16 +1817,23 @@ static void loop(struct ping_run_state *sts, size_t n, struct ping_ctl_watch *ct
 			const struct ping_counters *c = &st->sess.cnt;
 			__u64 dl;
 
-			if (st->attempts < o->count && now >= st->next_send) {
+			/*
+			 * At 10 us a round of this loop (ppoll, recvmmsg) can take longer
+			 * than the interval: send what is due, up to TX_BURST, to keep
+			 * the rate; further behind than that (a stall), restart the grid
+			 * from now rather than burst.  Replies are read every round.
+			 */
+			for (int b = 0;
+			     b < TX_BURST && !done_sending(st, now, end) && now >= st->next_send;
+			     b++) {
 				send_one(st);
 				st->attempts++;
 				st->last_send = now;
-				/* Keep the grid, but do not burst to catch up after a stall. */
-				st->next_send += o->interval_ns;
-				if (st->next_send < now)
-					st->next_send = now;
+				st->next_send += next_gap(o);
 			}
-			if (st->attempts >= o->count) {
+			if (!done_sending(st, now, end) && now >= st->next_send)
+				st->next_send = now;
+			if (done_sending(st, now, end)) {
 				if (c->received + c->late >= st->sess.nsent)
 					continue; /* all answered: no need to sit out the timeout */
 				dl = st->last_send + o->timeout_ns;
@@ -1654,6 +1841,8 @@ static void loop(struct ping_run_state *sts, size_t n, struct ping_ctl_watch *ct
 					continue;
 			} else {
 				dl = st->next_send;
+				if (end && end < dl)
+					dl = end;
 			}
 			busy = true;
 			if (dl < deadline)
@@ -1661,6 +1850,12 @@ static void loop(struct ping_run_state *sts, size_t n, struct ping_ctl_watch *ct
 		}
 		if (!busy)
 			break;
+		if (show_progress && now >= next_progress) {
+			progress(sts, n, tty, false);
+			next_progress = now + NS_PER_SEC;
+		}
+		if (show_progress && next_progress < deadline)
+			deadline = next_progress;
 		for (i = 0; i < n; i++)
 			pfd[nfds++] = (struct pollfd){ .fd = sts[i].fd, .events = POLLIN };
 		if (ctl && ctl->fd >= 0 && !ctl->gone)
@@ -1686,6 +1881,8 @@ static void loop(struct ping_run_state *sts, size_t n, struct ping_ctl_watch *ct
 		if (nfds > n && pfd[n].revents)
 			check_ctl(ctl);
 	}
+	if (show_progress)
+		progress(sts, n, tty, true);
 }
 
 static const char *no_reply_reason(const struct ping_run_state *st, char *buf, size_t len)
@@ -1742,31 +1939,27 @@ static void signals_restore(struct ping_signals *ps)
 	sigprocmask(SIG_SETMASK, &ps->oldmask, NULL);
 }
 
-/* Summary of one session; returns its PING_EXIT_* code. */
-static int finish_session(struct ping_run_state *st, const char *kind, FILE *out,
-			  struct ping_summary *sum)
+static void input_of(const struct ping_run_state *st, struct ps_input *in)
 {
-	const struct ping_opts *o = st->o;
-	const char *warn;
-	char reason[512];
-	int ret;
+	memset(in, 0, sizeof(*in));
+	in->samples = st->sess.samples;
+	in->n = st->sess.nsamples;
+	in->late = st->sess.late;
+	in->nlate = st->sess.nlate;
+	in->cnt = &st->sess.cnt;
+	in->stateful = st->stateful;
+	in->sent_ttl = st->o->ttl;
+	in->sender_unsync = st->sess.sender_unsync;
+	in->reflector_unsync = st->sess.reflector_unsync;
+}
 
-	ret = ping_summarize(st->sess.samples, st->sess.nsamples, sum);
-	if (ret) {
-		log_error("summary: %s", strerror(-ret));
-		memset(sum, 0, sizeof(*sum));
-	}
+/* Exit code of one session, with the reason logged. */
+static int session_code(const struct ping_run_state *st)
+{
+	char reason[512];
+
 	if (st->sess.reflector_no_ssid)
 		log_info("the reflector returned SSID 0: it does not implement RFC 8972");
-	warn = ping_sync_warning(&st->sess);
-	if (!o->quiet) {
-		if (!o->raw)
-			putchar('\n');
-		if (warn && sum->n)
-			fprintf(out, "warning: %s\n", warn);
-	}
-	ping_print_summary_named(out, st->peer, kind, &st->sess.cnt, sum);
-	fflush(out);
 	if (st->fatal)
 		return PING_EXIT_NOREPLY;
 	if (!st->sess.cnt.received) {
@@ -1776,12 +1969,162 @@ static int finish_session(struct ping_run_state *st, const char *kind, FILE *out
 	return PING_EXIT_OK;
 }
 
+/* What the report says about the run as a whole. */
+struct ping_report {
+	const char *kind;     /* "TWAMP light", "STAMP", "TWAMP encrypted" */
+	const char *mode;     /* JSON: "twamp-light", "stamp", "twamp" */
+	const char *security; /* JSON: "unauthenticated", ..., NULL for light/STAMP */
+	const char *server;   /* the TWAMP-Control peer, or the reflector */
+	size_t request_octets;
+	__u64 start_ns, end_ns; /* Unix ns of the first send and of the end */
+};
+
+static void json_document(const struct ping_opts *o, const struct ping_report *rep,
+			  const struct ping_run_state *sts, size_t n, const struct ps_result *res,
+			  const struct ps_result *overall, int code)
+{
+	FILE *f = stdout;
+
+	fprintf(f, "{\"schema\":\"%s\",\"schema_version\":%d,\"mode\":", PS_JSON_SCHEMA,
+		PS_JSON_VERSION);
+	ps_json_string(f, rep->mode);
+	fputs(",\"security\":", f);
+	if (rep->security)
+		ps_json_string(f, rep->security);
+	else
+		fputs("null", f);
+	fputs(",\"host\":", f);
+	ps_json_string(f, o->host);
+	fputs(",\"server\":", f);
+	ps_json_string(f, rep->server);
+	fprintf(f,
+		",\"family\":\"%s\",\"start_unix_ns\":%llu,\"end_unix_ns\":%llu,"
+		"\"parameters\":{\"count\":%u,\"duration_ns\":%llu,\"interval_ns\":%llu,"
+		"\"poisson\":%s,\"request_octets\":%zu,\"dscp\":",
+		sts[0].target.ss_family == AF_INET6 ? "ipv6" : "ipv4",
+		(unsigned long long)rep->start_ns, (unsigned long long)rep->end_ns,
+		o->duration_ns ? 0 : o->count, (unsigned long long)o->duration_ns,
+		(unsigned long long)o->interval_ns, o->poisson ? "true" : "false",
+		rep->request_octets);
+	if (o->dscp >= 0)
+		fprintf(f, "%d", o->dscp);
+	else
+		fputs("null", f);
+	fprintf(f,
+		",\"ttl\":%d,\"df\":%s,\"timeout_ns\":%llu,\"start_delay_ns\":%llu,"
+		"\"sessions\":%zu,\"ssid\":",
+		o->ttl, o->df ? "true" : "false", (unsigned long long)o->timeout_ns,
+		(unsigned long long)o->start_delay_ns, n);
+	if (o->ssid)
+		fprintf(f, "%u", o->ssid);
+	else
+		fputs("null", f);
+	fputs("},\"sessions\":[", f);
+	for (size_t i = 0; i < n; i++) {
+		char ep[INET6_ADDRSTRLEN + 16];
+
+		fprintf(f, "%s{\"session\":%zu,\"sender\":", i ? "," : "", i + 1);
+		ps_json_string(f, sts[i].sender);
+		fputs(",\"reflector\":", f);
+		ps_json_string(f, ping_format_endpoint(&sts[i].target, ep, sizeof(ep)));
+		fprintf(f, ",\"stateful_reflector_known\":%s,\"result\":",
+			sts[i].stateful ? "true" : "false");
+		ps_json_result(f, &res[i]);
+		fputc('}', f);
+	}
+	fputs("],\"overall\":", f);
+	ps_json_result(f, overall);
+	fprintf(f, ",\"exit_code\":%d}\n", code);
+	fflush(f);
+}
+
+/*
+ * Statistics and output of every session (and of all of them when there
+ * are several); returns the PING_EXIT_* code of the run.
+ */
+static int report(const struct ping_opts *o, const struct ping_report *rep,
+		  struct ping_run_state *sts, size_t n)
+{
+	struct ps_result *res = calloc(n + 1, sizeof(*res));
+	struct ps_input *in = calloc(n, sizeof(*in));
+	FILE *out = o->raw ? stderr : stdout;
+	int code = PING_EXIT_OK;
+
+	if (!res || !in) {
+		free(res);
+		free(in);
+		log_error("out of memory for the statistics");
+		return PING_EXIT_NOREPLY;
+	}
+	for (size_t i = 0; i < n; i++) {
+		input_of(&sts[i], &in[i]);
+		if (ps_compute(&in[i], 1, &res[i])) {
+			log_error("statistics: out of memory");
+			code = PING_EXIT_NOREPLY;
+		}
+		if (session_code(&sts[i]) != PING_EXIT_OK)
+			code = PING_EXIT_NOREPLY;
+	}
+	if (n > 1 && ps_compute(in, n, &res[n])) {
+		log_error("statistics: out of memory");
+		code = PING_EXIT_NOREPLY;
+	}
+	if (o->json) {
+		json_document(o, rep, sts, n, res, n > 1 ? &res[n] : &res[0], code);
+		goto out;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		const struct ps_result *r = &res[i];
+		const char *warn = ps_sync_warning(r);
+		char what[INET6_ADDRSTRLEN + 64];
+
+		if (i == n && n == 1)
+			break;
+		if (i < n)
+			snprintf(what, sizeof(what), "%s", sts[i].peer);
+		else
+			snprintf(what, sizeof(what), "%s, all %zu sessions,", rep->server, n);
+		if (!o->quiet && !o->raw)
+			fputc('\n', out);
+		if (warn && r->rtt.n && (r->negative_fwd || r->negative_bwd || !o->quiet))
+			fprintf(out, "warning: %s\n", warn);
+		ps_print(out, what, rep->kind, r);
+	}
+	fflush(out);
+out:
+	free(res);
+	free(in);
+	return code;
+}
+
+/* "count 5" or "duration 10 s" for the header line. */
+static const char *run_length(const struct ping_opts *o, char *buf, size_t len)
+{
+	if (o->duration_ns)
+		snprintf(buf, len, "duration %.6g s", (double)o->duration_ns / 1e9);
+	else
+		snprintf(buf, len, "count %u", o->count);
+	return buf;
+}
+
+/* A line per reply for short runs (ping-like), a progress line for long ones. */
+static bool want_lines(const struct ping_opts *o)
+{
+	if (o->json || o->raw)
+		return false;
+	if (o->verbose)
+		return true;
+	return !o->quiet && !o->duration_ns && (__u64)o->count * o->sessions <= 100;
+}
+
 static int ping_run_light(const struct ping_opts *o)
 {
 	struct ping_run_state st = { .o = o, .fd = -1 };
 	struct ping_signals sig;
-	struct ping_summary sum;
-	FILE *out = o->raw ? stderr : stdout;
+	struct ping_report rep = { 0 };
+	struct sockaddr_storage any, bound;
+	socklen_t blen = sizeof(bound);
+	char len_text[48];
 	int ret, code;
 
 	if (resolve(o, &st))
@@ -1791,22 +2134,66 @@ static int ping_run_light(const struct ping_opts *o)
 		log_error("socket: %s", strerror(-ret));
 		return PING_EXIT_NOREPLY;
 	}
+	memset(&any, 0, sizeof(any));
+	any.ss_family = st.target.ss_family;
+	if (o->sport_lo) {
+		ret = bind_port(st.fd, &any, o->sport_lo, o->sport_hi, 0);
+		if (ret) {
+			log_error("cannot bind a sender port in %u-%u: %s", o->sport_lo,
+				  o->sport_hi, strerror(-ret));
+			close(st.fd);
+			return PING_EXIT_NOREPLY;
+		}
+	}
+	st.lines = want_lines(o);
 	ping_session_init(&st.sess, o->timeout_ns, o->ssid);
 	setvbuf(stdout, NULL, _IOLBF, 0); /* lines as they happen, also into a pipe */
 	signals_catch(&sig);
 
 	if (o->raw)
 		puts(PING_CSV_HEADER);
-	else if (!o->quiet)
-		printf("XTWAMP PING %s (%s): %s, %zu-octet requests, count %u, interval %.6g s\n",
-		       st.peer, o->host, format_name(o), ping_request_len(o), o->count,
-		       (double)o->interval_ns / 1e9);
+	else if (!o->quiet && !o->json)
+		printf("XTWAMP PING %s (%s): %s, %zu-octet requests, %s, interval %.6g s%s\n",
+		       st.peer, o->host, format_name(o), ping_request_len(o),
+		       run_length(o, len_text, sizeof(len_text)), (double)o->interval_ns / 1e9,
+		       o->poisson ? " (Poisson mean)" : "");
 
+	rep.start_ns = xt_realtime_ns() + o->start_delay_ns;
 	loop(&st, 1, NULL, &sig.waitmask);
+	rep.end_ns = xt_realtime_ns();
 
 	signals_restore(&sig);
+	/*
+	 * Our address for the report: the port of the (unconnected, so replies
+	 * from a wrong source stay visible) test socket, the address the route
+	 * to the reflector picks.
+	 */
+	if (getsockname(st.fd, (struct sockaddr *)&bound, &blen) == 0) {
+		struct sockaddr_storage via;
+		socklen_t vlen = sizeof(via);
+		int probe = socket(st.target.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		if (probe >= 0 &&
+		    connect(probe, (struct sockaddr *)&st.target, st.target_len) == 0 &&
+		    getsockname(probe, (struct sockaddr *)&via, &vlen) == 0) {
+			if (via.ss_family == AF_INET)
+				((struct sockaddr_in *)&via)->sin_port =
+					((struct sockaddr_in *)&bound)->sin_port;
+			else
+				((struct sockaddr_in6 *)&via)->sin6_port =
+					((struct sockaddr_in6 *)&bound)->sin6_port;
+			bound = via;
+		}
+		if (probe >= 0)
+			close(probe);
+		ping_format_endpoint(&bound, st.sender, sizeof(st.sender));
+	}
 	close(st.fd);
-	code = finish_session(&st, format_name(o), out, &sum);
+	rep.kind = format_name(o);
+	rep.mode = o->format == XT_FMT_STAMP ? "stamp" : "twamp-light";
+	rep.server = st.peer;
+	rep.request_octets = ping_request_len(o);
+	code = report(o, &rep, &st, 1);
 	ping_session_free(&st.sess);
 	return code;
 }
@@ -1920,24 +2307,20 @@ static int load_key(const struct ping_opts *o, struct tw_key *key)
 static int session_socket(struct ping_run_state *st, const struct sockaddr_storage *local,
 			  struct sockaddr_storage *bound)
 {
-	struct sockaddr_storage a = *local;
 	socklen_t len = sizeof(*bound);
 	int ret;
 
-	/* Port 0: each session gets its own ephemeral Sender Port. */
-	if (a.ss_family == AF_INET)
-		((struct sockaddr_in *)&a)->sin_port = 0;
-	else
-		((struct sockaddr_in6 *)&a)->sin6_port = 0;
+	/* Each session its own Sender Port: ephemeral, or the next of --sender-port. */
 	st->target.ss_family = local->ss_family;
 	ret = open_socket(st);
 	if (ret)
 		return ret;
-	if (bind(st->fd, (struct sockaddr *)&a,
-		 a.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
-					  sizeof(struct sockaddr_in6)) < 0 ||
-	    getsockname(st->fd, (struct sockaddr *)bound, &len) < 0)
+	ret = bind_port(st->fd, local, st->o->sport_lo, st->o->sport_hi, (__u32)(st->index - 1));
+	if (ret)
+		return ret;
+	if (getsockname(st->fd, (struct sockaddr *)bound, &len) < 0)
 		return -errno;
+	ping_format_endpoint(bound, st->sender, sizeof(st->sender));
 	return 0;
 }
 
@@ -2007,6 +2390,9 @@ static int request_one(struct cc_conn *cc, struct ping_run_state *st,
 	log_debug("session %d: %s -> %s, padding %u, accepted", st->index, ep, st->peer,
 		  st->padding);
 	ping_session_init(&st->sess, o->timeout_ns, 0);
+	/* RFC 5357 §4.2.1: a Session-Reflector numbers its own packets */
+	st->stateful = true;
+	st->lines = want_lines(o);
 	return PING_EXIT_OK;
 }
 
@@ -2058,51 +2444,6 @@ static void stop_all(struct cc_conn *cc, struct ping_run_state *sts, __u32 n, co
 		log_warn("%s: %s", peer, ret == -ENOMEM ? "out of memory" : cc->err);
 }
 
-/* Sum of the sessions, for the overall line; jitter as the pair-weighted mean. */
-static int overall_summary(const struct ping_run_state *sts, __u32 n, struct ping_counters *c,
-			   struct ping_summary *sum)
-{
-	struct ping_sample *all;
-	size_t total = 0, k = 0, pairs = 0;
-	__int128 jsum = 0;
-	int ret;
-
-	memset(c, 0, sizeof(*c));
-	for (__u32 i = 0; i < n; i++) {
-		const struct ping_counters *s = &sts[i].sess.cnt;
-
-		c->sent += s->sent;
-		c->received += s->received;
-		c->late += s->late;
-		c->duplicates += s->duplicates;
-		c->invalid += s->invalid;
-		c->send_errors += s->send_errors;
-		c->icmp_errors += s->icmp_errors;
-		total += sts[i].sess.nsamples;
-	}
-	all = malloc((total ? total : 1) * sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	for (__u32 i = 0; i < n; i++) {
-		struct ping_summary one;
-
-		memcpy(all + k, sts[i].sess.samples, sts[i].sess.nsamples * sizeof(*all));
-		k += sts[i].sess.nsamples;
-		/* IPDV pairs only make sense within a session */
-		if (!ping_summarize(sts[i].sess.samples, sts[i].sess.nsamples, &one)) {
-			jsum += (__int128)one.jitter_ns * (__int128)one.jitter_pairs;
-			pairs += one.jitter_pairs;
-		}
-	}
-	ret = ping_summarize(all, total, sum);
-	free(all);
-	if (ret)
-		return ret;
-	sum->jitter_pairs = pairs;
-	sum->jitter_ns = pairs ? (__s64)(jsum / (__int128)pairs) : 0;
-	return 0;
-}
-
 static int ping_run_twamp(const struct ping_opts *o)
 {
 	struct ping_run_state *sts = calloc(o->sessions, sizeof(*sts));
@@ -2118,9 +2459,8 @@ static int ping_run_twamp(const struct ping_opts *o)
 	};
 	struct cc_conn cc;
 	struct ping_signals sig;
-	struct ping_summary sum;
-	FILE *out = o->raw ? stderr : stdout;
-	char peer[INET6_ADDRSTRLEN + 16] = "?", kind[64];
+	struct ping_report rep = { 0 };
+	char peer[INET6_ADDRSTRLEN + 16] = "?", kind[64], len_text[48];
 	socklen_t len = sizeof(local);
 	__u32 i, opened = 0;
 	int code = PING_EXIT_NOREPLY, ret;
@@ -2178,34 +2518,26 @@ static int ping_run_twamp(const struct ping_opts *o)
 	snprintf(kind, sizeof(kind), "TWAMP %s", cc_mode_name(cc.mode));
 	if (o->raw)
 		puts(PING_CSV_HEADER_SESSIONS);
-	else if (!o->quiet)
-		printf("XTWAMP PING %s (%s): %s, %u session%s, %zu-octet requests, count %u, interval %.6g s\n",
+	else if (!o->quiet && !o->json)
+		printf("XTWAMP PING %s (%s): %s, %u session%s, %zu-octet requests, %s, interval %.6g s%s\n",
 		       peer, o->host, kind, o->sessions, o->sessions > 1 ? "s" : "",
-		       ping_session_request_len(o, sts[0].test_mode), o->count,
-		       (double)o->interval_ns / 1e9);
+		       ping_session_request_len(o, sts[0].test_mode),
+		       run_length(o, len_text, sizeof(len_text)), (double)o->interval_ns / 1e9,
+		       o->poisson ? " (Poisson mean)" : "");
+	rep.start_ns = xt_realtime_ns() + o->start_delay_ns;
 	loop(sts, o->sessions, &ctl, &sig.waitmask);
+	rep.end_ns = xt_realtime_ns();
 	signals_restore(&sig);
 
 	if (!ctl.gone)
 		stop_all(&cc, sts, o->sessions, peer);
 
-	code = PING_EXIT_OK;
-	for (i = 0; i < o->sessions; i++) {
-		if (finish_session(&sts[i], kind, out, &sum) != PING_EXIT_OK)
-			code = PING_EXIT_NOREPLY;
-	}
-	if (o->sessions > 1) {
-		struct ping_counters all;
-		char what[INET6_ADDRSTRLEN + 48];
-
-		snprintf(what, sizeof(what), "%s, all %u sessions,", peer, o->sessions);
-		if (overall_summary(sts, o->sessions, &all, &sum) == 0) {
-			if (!o->quiet && !o->raw)
-				putchar('\n');
-			ping_print_summary_named(out, what, kind, &all, &sum);
-		}
-	}
-	fflush(out);
+	rep.kind = kind;
+	rep.mode = "twamp";
+	rep.security = cc_mode_name(cc.mode);
+	rep.server = peer;
+	rep.request_octets = ping_session_request_len(o, sts[0].test_mode);
+	code = report(o, &rep, sts, o->sessions);
 
 out_sessions:
 	for (i = 0; i < opened; i++) {

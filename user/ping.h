@@ -16,7 +16,7 @@
  *   ping_parse_reply()    reply bytes -> struct ping_reply (-EINVAL/-EBADMSG)
  *   ping_session_*()      what was sent, duplicates, late and bogus replies
  *   ping_compute()        RTT = (T4-T1)-(T3-T2), fwd T2-T1, bwd T4-T3, T3-T2
- *   ping_summarize()      min/median/mean/max/p99, jitter, residence
+ *   ping_stats.h          every statistic of the summary and of --json
  *
  * Times are Unix ns of CLOCK_REALTIME (UTC); differences are signed and
  * never clamped: a negative one-way delay is a clock offset worth seeing.
@@ -73,6 +73,15 @@ struct ping_opts {
 	int verbose;	  /* -v count: invalid-reply reasons at 1 */
 	bool padding_set; /* -s given; else the mode's default (27, or 64 when keyed) */
 	int dscp;	  /* -D: DSCP of the test packets (and Type-P), -1 = not set */
+	bool json;	  /* --json: one JSON document on stdout (README "JSON output") */
+	bool progress;	  /* --progress: a progress line on stderr even if not a tty */
+	bool poisson;	  /* --poisson: exponential gaps, mean interval_ns (RFC 2330) */
+	__u32 size;	  /* --size: total UDP payload, 0 = use padding */
+	int ttl;	  /* --ttl: TTL / hop limit of the requests (default 255) */
+	bool df;	  /* --df: don't fragment (IP_PMTUDISC_DO / IPV6_DONTFRAG) */
+	__u16 sport_lo, sport_hi; /* --sender-port P[-Q], 0 = ephemeral */
+	__u64 start_delay_ns;	  /* --start-delay: wait before the first packet */
+	__u64 duration_ns;	  /* --duration: send for this long instead of -c */
 
 	/* Full TWAMP only (without --light). */
 	__u32 modes[4];			 /* -A: XT_MODE_* security bits, preferred first */
@@ -146,6 +155,8 @@ __u64 ping_stamp_request_auth(void *buf, __u64 t1_unix_ns, __u16 error_estimate)
 /* A reflected packet, decoded; timestamps are Unix ns (CLOCK_REALTIME). */
 struct ping_reply {
 	size_t length;
+	int reply_ttl;	  /* TTL/Hop Limit of the reply here, -1 unknown (set by the caller) */
+	int reply_tos;	  /* TOS/Traffic Class of the reply here, -1 unknown (ditto) */
 	__u32 seq;	  /* reflector's sequence number */
 	__u32 sender_seq; /* ours, echoed */
 	__u64 t1_ntp;	  /* Sender Timestamp exactly as echoed (NTP64, host order) */
@@ -189,6 +200,12 @@ struct ping_sample {
 	__s64 rtt_ns;
 	__s64 residence_ns;
 	__u32 seq;
+	__u32 rseq;	 /* the reflector's sequence number: loss direction */
+	__s64 fwd_ns;	 /* T2 - T1, signed, never clamped */
+	__s64 bwd_ns;	 /* T4 - T3 */
+	__s16 reply_ttl; /* -1 unknown */
+	__s16 reply_tos; /* -1 unknown */
+	__u8 sender_ttl; /* as the reflector saw our request */
 };
 
 struct ping_counters {
@@ -218,6 +235,8 @@ struct ping_session {
 	size_t cap;
 	struct ping_sample *samples;
 	size_t nsamples, samples_cap;
+	struct ping_sample *late; /* first copies that came after the timeout */
+	size_t nlate, late_cap;
 	struct ping_counters cnt;
 	bool reflector_unsync;	/* some accepted reply had the reflector's S bit clear */
 	bool sender_unsync;	/* ... or our own (echoed) S bit clear */
@@ -242,25 +261,6 @@ int ping_session_sent(struct ping_session *s, __u64 t1_ntp);
 int ping_session_match(struct ping_session *s, const struct ping_reply *r, __u64 t4_ns,
 		       struct ping_times *times, char *why, size_t whylen);
 
-struct ping_summary {
-	size_t n; /* samples (valid, in-time replies) */
-	__s64 rtt_min_ns, rtt_median_ns, rtt_mean_ns, rtt_max_ns, rtt_p99_ns;
-	size_t jitter_pairs; /* consecutive sequence numbers both answered */
-	__s64 jitter_ns;     /* mean |RTT(i) - RTT(i-1)| over those pairs (IPDV, RFC 5481) */
-	__s64 res_min_ns, res_median_ns, res_max_ns;
-};
-
-/*
- * Summary statistics over exact values (sorted copies; n may be 0).
- * Median: mean of the two middle values for even n.  p99: nearest rank.
- */
-int ping_summarize(const struct ping_sample *samples, size_t n, struct ping_summary *out);
-
-/* Nearest-rank percentile (permille 1..1000) of an ascending array, n > 0. */
-__s64 ping_percentile(const __s64 *sorted, size_t n, unsigned permille);
-/* Median of an ascending array, n > 0. */
-__s64 ping_median(const __s64 *sorted, size_t n);
-
 /*
  * Output.  peer is "192.0.2.1:862" or "[2001:db8::1]:862"; reply_ttl < 0 when
  * unknown.  suffix is "", " (DUP!)" or " (late)".
@@ -269,11 +269,6 @@ int ping_format_line(char *buf, size_t len, const char *peer, const struct ping_
 		     const struct ping_times *t, int reply_ttl, const char *suffix);
 #define PING_CSV_HEADER "seq,rseq,t1_ns,t2_ns,t3_ns,t4_ns,sender_ttl,reply_ttl,reflector_ee,length"
 int ping_format_csv(char *buf, size_t len, const struct ping_reply *r, __u64 t4_ns, int reply_ttl);
-void ping_print_summary(FILE *f, const char *peer, const struct ping_opts *o,
-			const struct ping_counters *c, const struct ping_summary *sum);
-/* The same with the kind of run named ("TWAMP encrypted", "TWAMP light"). */
-void ping_print_summary_named(FILE *f, const char *peer, const char *kind,
-			      const struct ping_counters *c, const struct ping_summary *sum);
 /* CSV of a full-TWAMP run: the light columns and the session number (1..N). */
 #define PING_CSV_HEADER_SESSIONS PING_CSV_HEADER ",session"
 /* The one-line clock warning, or NULL when both clocks claim synchronisation. */

@@ -934,6 +934,42 @@ void session_table_get_stats(const struct session_table *t, struct session_table
 	*st = t->stats;
 }
 
+void session_table_set_limits(struct session_table *t, __u32 max_sessions, __u32 max_per_owner,
+			      __u64 refwait_ns)
+{
+	t->cfg.max_sessions = max_sessions;
+	t->cfg.max_per_owner = max_per_owner;
+	t->cfg.refwait_ns = refwait_ns;
+}
+
+void session_table_foreach(const struct session_table *t,
+			   int (*fn)(const struct st_session_info *s, void *arg), void *arg)
+{
+	static const char *const state_names[] = {
+		[ST_ACCEPTED] = "accepted",
+		[ST_STARTED] = "started",
+		[ST_STOPPING] = "stopping",
+		[ST_EXPIRED] = "expired",
+	};
+	struct st_session_info info;
+
+	for (const struct st_session *s = t->all; s; s = s->next) {
+		memset(&info, 0, sizeof(info));
+		info.key = s->key;
+		memcpy(info.sid, s->sid, XT_SID_LEN);
+		info.mode = s->mode;
+		info.state = state_names[s->state];
+		info.path = s->path;
+		info.in_kernel = s->in_kernel;
+		if (s->owner) {
+			info.owner_peer = s->owner->peer;
+			info.owner_local = s->owner->local;
+		}
+		if (fn(&info, arg))
+			return;
+	}
+}
+
 void session_table_print_stats(const struct session_table *t, FILE *out)
 {
 	const struct session_table_stats *st = &t->stats;

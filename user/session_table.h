@@ -186,6 +186,24 @@ void session_table_close_owner(struct session_table *t, struct st_owner *o);
 void session_table_sweep(struct session_table *t);
 
 void session_table_get_stats(const struct session_table *t, struct session_table_stats *st);
+
+/* One record as the daemon's state file and metrics show it (session_table_foreach). */
+struct st_session_info {
+	struct xt_session_key key;
+	__u8 sid[XT_SID_LEN];
+	__u32 mode;		   /* the connection's Mode */
+	const char *state;	   /* "accepted", "started", "stopping", "expired" */
+	enum xt_session_path path; /* XDP, AF_XDP or socket */
+	bool in_kernel;		   /* has its xtwamp_sessions entry */
+	union xt_addr owner_peer;  /* the control connection's client */
+	union xt_addr owner_local; /* ... and our end of it */
+};
+/* SIGHUP: new limits; sessions over them are kept (only new requests see them). */
+void session_table_set_limits(struct session_table *t, __u32 max_sessions, __u32 max_per_owner,
+			      __u64 refwait_ns);
+/* Call fn for every record; stops early when fn returns non-zero. */
+void session_table_foreach(const struct session_table *t,
+			   int (*fn)(const struct st_session_info *s, void *arg), void *arg);
 /* Counters as "name value" lines (Prometheus-style names), and in the log. */
 void session_table_print_stats(const struct session_table *t, FILE *out);
 void session_table_log_stats(const struct session_table *t);

@@ -25,6 +25,8 @@ static const struct subcommand subcommands[] = {
 	  ping_main, ping_usage },
 	{ "stats", "show the XDP reflector's counters, tables and clock state", stats_main,
 	  stats_usage },
+	{ "sessions", "list the reflector's negotiated test sessions (RFC 8913 state)",
+	  sessions_main, sessions_usage },
 };
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -52,8 +54,11 @@ static void usage(FILE *f)
 		"  xtwamp ping --light 192.0.2.1                  5 TWAMP Light packets to port 862\n"
 		"  xtwamp ping --light [2001:db8::1]:862 -c 100 -i 0.01 -q\n"
 		"  xtwamp ping --light 192.0.2.1 --stamp --ssid 7 STAMP with an RFC 8972 SSID\n"
+		"  xtwamp ping 192.0.2.1 -D EF --duration 60 -i 0.01 --json > run.json\n"
+		"                                                 a minute at 100/s, for scripts\n"
 		"  xtwamp stats                                   counters of the local reflector\n"
 		"  xtwamp stats --json\n"
+		"  xtwamp sessions                                test sessions of the local reflector\n"
 		"  xtwamp help ping                               all options of ping\n"
 		"\n"
 		"Exit status: 0 success, 1 no reply / maps missing, 2 usage error.\n",

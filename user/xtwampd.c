@@ -4,9 +4,10 @@
  * it, serves TWAMP-Control (negotiated sessions, authenticated ones through
  * the AF_XDP path), keeps the clock current and detaches on SIGINT/SIGTERM.
  *
- * One thread, one epoll loop: a signalfd (SIGINT/SIGTERM), a 1 s timerfd
- * (clock refresh, session sweep, control timers), the control server's
- * epoll descriptor and the auth path's.
+ * One thread, one epoll loop: a signalfd (SIGINT/SIGTERM stop, SIGHUP
+ * reloads), a 1 s timerfd (clock refresh, session sweep, control timers,
+ * state file), the control server's epoll descriptor, the auth path's and
+ * the metrics exporter's.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -25,9 +27,11 @@
 #include "clock.h"
 #include "control_server.h"
 #include "daemon_opts.h"
+#include "daemon_state.h"
 #include "keyfile.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "session_table.h"
 #include "xtwamp.skel.h"
 
@@ -36,7 +40,7 @@
 #endif
 
 /* What an epoll event of the main loop is for (data.u32). */
-enum { EV_SIGNAL, EV_TIMER, EV_CONTROL, EV_AUTH };
+enum { EV_SIGNAL, EV_TIMER, EV_CONTROL, EV_METRICS, EV_AUTH };
 
 struct daemon {
 	struct xtwampd_opts *opts;
@@ -47,6 +51,12 @@ struct daemon {
 	struct auth_path *auth;
 	struct session_table *sessions;
 	struct control_server *control;
+	struct daemon_view view; /* what the state file and /metrics show */
+	struct metrics *metrics; /* --metrics, or NULL */
+	bool state_write_warned;
+	bool state_written; /* ours to remove at exit */
+	int argc;	    /* for SIGHUP */
+	char **argv;
 	__u32 modes; /* offered on TWAMP-Control */
 	int epfd, sigfd, timerfd;
 	int auth_fds[4];
@@ -127,6 +137,7 @@ static int open_signalfd(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -190,7 +201,14 @@ static int start_control(struct daemon *d, __u64 start_ntp)
 
 	d->modes = o->modes;
 	if (d->modes & XT_MODE_TEST_CIPHER) {
-		err = auth_path_open(&d->auth, &d->loader);
+		/*
+		 * XTWAMPD_NO_AF_XDP=1 serves keyed sessions through the UDP socket
+		 * fallback only, so bench/ can measure that path on a machine where
+		 * AF_XDP works.
+		 */
+		struct auth_path_opts ao = { .no_af_xdp = getenv("XTWAMPD_NO_AF_XDP") != NULL };
+
+		err = auth_path_open_opts(&d->auth, &d->loader, &ao);
 		if (err) {
 			log_error(
 				"cannot set up the path for authenticated/encrypted test packets: "
@@ -237,6 +255,30 @@ static void log_ready(const struct daemon *d)
 		 o->pin_path);
 }
 
+/* The state file of `xtwamp stats` / `xtwamp sessions` (daemon_state.h). */
+static void publish_state(struct daemon *d)
+{
+	int err;
+
+	d->view.pin_path = d->opts->pin_path;
+	d->view.version = XTWAMP_VERSION;
+	d->view.loader = &d->loader;
+	d->view.control = d->control;
+	d->view.sessions = d->sessions;
+	d->view.auth = d->auth;
+	err = daemon_state_write(&d->view);
+	if (!err)
+		d->state_written = true;
+	if (err && !d->state_write_warned) {
+		char path[256];
+
+		log_warn("cannot write %s: %s; `xtwamp stats` will not show the control plane "
+			 "(is " DS_RUN_DIR " writable? systemd: RuntimeDirectory=xtwamp)",
+			 daemon_state_path(d->opts->pin_path, path, sizeof(path)), strerror(-err));
+		d->state_write_warned = true;
+	}
+}
+
 /* The 1 s tick: clock, sessions, control timers. */
 static void on_timer(struct daemon *d)
 {
@@ -250,6 +292,108 @@ static void on_timer(struct daemon *d)
 		session_table_sweep(d->sessions);
 	if (d->control)
 		control_server_tick(d->control);
+	loader_sweep_orphans(&d->loader, (__u64)d->opts->refwait_s * XT_NSEC_PER_SEC);
+	publish_state(d);
+	metrics_handle(d->metrics); /* connection timeouts */
+}
+
+/* What differs between two option sets that SIGHUP cannot change; "" if nothing. */
+static const char *needs_restart(const struct xtwampd_opts *a, const struct xtwampd_opts *b)
+{
+	if (a->n_ifaces != b->n_ifaces || memcmp(a->ifaces, b->ifaces, sizeof(a->ifaces)))
+		return "--iface";
+	if (a->n_ports != b->n_ports || memcmp(a->ports, b->ports, sizeof(a->ports)) ||
+	    a->stateless != b->stateless || a->reserve_ports != b->reserve_ports)
+		return "test ports";
+	if (a->xdp_mode != b->xdp_mode || a->rx_ts != b->rx_ts)
+		return "--xdp-mode/--rx-timestamp";
+	if (strcmp(a->pin_path, b->pin_path))
+		return "--pin-path";
+	if (a->control != b->control || a->control_port != b->control_port ||
+	    a->n_control_addrs != b->n_control_addrs ||
+	    memcmp(a->control_addrs, b->control_addrs, sizeof(a->control_addrs)) ||
+	    a->modes != b->modes || a->count_exponent != b->count_exponent)
+		return "control port, addresses or modes";
+	if (strcmp(a->metrics_listen, b->metrics_listen) ||
+	    a->metrics_sessions != b->metrics_sessions)
+		return "--metrics";
+	if (!a->keys_path[0] != !b->keys_path[0])
+		return "--keys on/off";
+	return "";
+}
+
+/*
+ * SIGHUP: parse the command line (and --config file) again and apply what
+ * can change without touching sessions: keys, allow-list, rate limit,
+ * control limits, prefixes and timers.  Anything else needs a restart
+ * (logged).  A file that does not parse changes nothing.
+ */
+static void reload(struct daemon *d)
+{
+	struct xtwampd_opts *n = calloc(1, sizeof(*n));
+	struct xtwampd_opts *o = d->opts;
+	struct tw_keyring keys;
+	const char *fixed;
+	char err[512];
+	int rc;
+
+	if (!n) {
+		log_error("SIGHUP: out of memory; nothing reloaded");
+		return;
+	}
+	rc = xtwampd_parse_args(d->argc, d->argv, n, err, sizeof(err));
+	if (rc) {
+		log_error("SIGHUP: %s; nothing reloaded (fix it and send SIGHUP again)",
+			  rc > 0 ? "unexpected --help/--version" : err);
+		free(n);
+		return;
+	}
+	if (o->control && n->keys_path[0]) {
+		rc = tw_keyring_load(n->keys_path, &keys, err, sizeof(err));
+		if (rc) {
+			log_error("SIGHUP: --keys %s; nothing reloaded", err);
+			free(n);
+			return;
+		}
+		if (d->have_keys) /* the control server holds &d->keys: replace in place */
+			tw_keyring_free(&d->keys);
+		d->keys = keys;
+		d->have_keys = true;
+	}
+	fixed = needs_restart(o, n);
+	if (*fixed)
+		log_warn("SIGHUP: %s changed: that needs a restart (kept as is)", fixed);
+	memcpy(o->allow, n->allow, sizeof(o->allow));
+	o->n_allow = n->n_allow;
+	o->default_deny = n->default_deny;
+	o->rate_limit_pps = n->rate_limit_pps;
+	o->rate_burst = n->rate_burst;
+	o->servwait_s = n->servwait_s;
+	o->refwait_s = n->refwait_s;
+	o->max_connections = n->max_connections;
+	o->max_connections_per_client = n->max_connections_per_client;
+	o->max_sessions = n->max_sessions;
+	o->max_sessions_per_connection = n->max_sessions_per_connection;
+	memcpy(o->control_allow, n->control_allow, sizeof(o->control_allow));
+	o->n_control_allow = n->n_control_allow;
+	memcpy(o->require_auth, n->require_auth, sizeof(o->require_auth));
+	o->n_require_auth = n->n_require_auth;
+	o->verbosity = n->verbosity;
+	log_set_level(LOG_LEVEL_INFO + (o->verbosity > 2 ? 2 : o->verbosity));
+	free(n);
+	rc = loader_sync_allow(&d->loader, o);
+	if (rc)
+		log_error("SIGHUP: cannot update the allow-list/rate limit in the maps: %s",
+			  strerror(-rc));
+	if (d->sessions)
+		session_table_set_limits(d->sessions, o->max_sessions,
+					 o->max_sessions_per_connection,
+					 (__u64)o->refwait_s * XT_NSEC_PER_SEC);
+	log_info("SIGHUP: reloaded%s%s: %d allow-list prefixes%s, rate limit %u pps/source, "
+		 "max %u connections, %u sessions%s",
+		 o->config_path[0] ? " " : "", o->config_path, o->n_allow,
+		 o->n_allow || o->default_deny ? " (enforced)" : "", o->rate_limit_pps,
+		 o->max_connections, o->max_sessions, d->have_keys ? ", keys re-read" : "");
 }
 
 /* Run until a signal; returns the signal number. */
@@ -271,12 +415,18 @@ static int run(struct daemon *d)
 			__u32 tag = ev[i].data.u32;
 
 			if (tag == EV_SIGNAL) {
-				if (read(d->sigfd, &si, sizeof(si)) == sizeof(si))
+				if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP)
+					reload(d);
+				else
 					return (int)si.ssi_signo;
 			} else if (tag == EV_TIMER) {
 				on_timer(d);
 			} else if (tag == EV_CONTROL) {
 				control_server_handle(d->control);
+			} else if (tag == EV_METRICS) {
+				metrics_handle(d->metrics);
 			} else if (tag >= EV_AUTH && tag < EV_AUTH + (__u32)d->n_auth_fds) {
 				auth_path_handle(d->auth, d->auth_fds[tag - EV_AUTH]);
 			}
@@ -299,6 +449,8 @@ static int setup_loop(struct daemon *d)
 		err = ep_add(d->epfd, d->timerfd, EV_TIMER);
 	if (!err && d->control)
 		err = ep_add(d->epfd, control_server_fd(d->control), EV_CONTROL);
+	if (!err && d->metrics)
+		err = ep_add(d->epfd, metrics_fd(d->metrics), EV_METRICS);
 	if (d->auth)
 		d->n_auth_fds = auth_path_fds(d->auth, d->auth_fds, 4);
 	for (i = 0; !err && i < d->n_auth_fds; i++)
@@ -309,6 +461,9 @@ static int setup_loop(struct daemon *d)
 /* Undo whatever start-up did, in reverse; safe on a partial start. */
 static void teardown(struct daemon *d)
 {
+	metrics_close(d->metrics);
+	if (d->state_written)
+		daemon_state_remove(d->opts->pin_path);
 	if (d->control) {
 		if (d->ran)
 			control_server_log_stats(d->control);
@@ -340,6 +495,8 @@ int main(int argc, char **argv)
 	int rc, i, sig;
 
 	log_init("xtwampd", LOG_LEVEL_INFO);
+	d.argc = argc;
+	d.argv = argv;
 	d.opts = calloc(1, sizeof(*d.opts));
 	if (!d.opts) {
 		log_error("out of memory");
@@ -376,10 +533,19 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; !rc && i < d.opts->n_ifaces; i++)
 		rc = loader_attach(&d.loader, d.opts->ifaces[i], d.opts);
+	if (!rc)
+		loader_finish_adoption(&d.loader);
 	if (!rc && d.opts->reserve_ports)
 		rc = loader_reserve_ports(&d.loader, d.opts);
 	if (!rc && d.opts->control)
 		rc = start_control(&d, start_ntp);
+	d.view.started = time(NULL);
+	if (!rc) {
+		publish_state(&d);
+		if (d.opts->metrics_listen[0])
+			rc = metrics_open(d.opts->metrics_listen, &d.view, d.opts->metrics_sessions,
+					  &d.metrics);
+	}
 	if (!rc) {
 		rc = setup_loop(&d);
 		if (rc)
@@ -392,6 +558,8 @@ int main(int argc, char **argv)
 	}
 
 	log_ready(&d);
+	if (d.metrics)
+		log_info("Prometheus metrics on http://%s/metrics", d.opts->metrics_listen);
 	d.ran = true;
 	sig = run(&d);
 	log_info("%s: shutting down", strsignal(sig));

@@ -457,7 +457,8 @@ static __u16 ck_sum2(const __u8 *a, size_t alen, const __u8 *b, size_t blen)
 	size_t i, n = alen + blen;
 
 	memcpy(buf, a, alen);
-	memcpy(buf + alen, b, blen);
+	if (blen) /* b may be NULL: memcpy(.., NULL, 0) is undefined (UBSan) */
+		memcpy(buf + alen, b, blen);
 	if (n & 1)
 		buf[n++] = 0;
 	for (i = 0; i < n; i += 2)

@@ -261,7 +261,21 @@ static const struct bad_case bad_cases[] = {
 	{ { "h", "--max-count-exponent", "9" }, "max-count-exponent" },
 	{ { "h", "--max-count-exponent", "32" }, "max-count-exponent" },
 	{ { "h", "-D", "64" }, "DSCP" },
-	{ { "h", "-D", "ef" }, "DSCP" },
+	{ { "h", "-D", "ef2" }, "DSCP" },
+	{ { "h", "-D", "AF44" }, "DSCP" },
+	{ { "--light", "h", "-s", "10", "--size", "60" }, "exclude" },
+	{ { "--light", "h", "-c", "10", "--duration", "5" }, "exclude" },
+	{ { "--light", "h", "--json", "--raw" }, "exclude" },
+	{ { "--light", "h", "--size", "13" }, "below the 14-octet" },
+	{ { "--light", "h", "--stamp", "--size", "43" }, "below the 44-octet" },
+	{ { "--light", "h", "--ttl", "0" }, "TTL" },
+	{ { "--light", "h", "--ttl", "256" }, "TTL" },
+	{ { "--light", "h", "--sender-port", "0" }, "sender port" },
+	{ { "--light", "h", "--sender-port", "5000-4000" }, "sender port" },
+	{ { "--light", "h", "--sender-port", "5000-" }, "sender port" },
+	{ { "h", "--sessions", "3", "--sender-port", "5000-5001" }, "fewer ports" },
+	{ { "--light", "h", "--duration", "0" }, "duration" },
+	{ { "--light", "h", "--start-delay", "x" }, "start delay" },
 	{ { "h", "--session-timeout", "0" }, "session timeout" },
 	{ { "h", "--test-port", "0" }, "test port" },
 	{ { "h", "-A", "A", "-u", "a", "-k", "f", "-s", "1425" }, "at most 1424" },
@@ -306,6 +320,57 @@ static const struct bad_case bad_cases[] = {
 	{ { "--light", "[2001:db8::1]x" }, "':PORT'" },
 	{ { "--light", ":862" }, "empty host" },
 };
+
+/* The options added for the statistics issue: sizes, TTL, DF, ports, timing. */
+static void test_args_new_options(void **state)
+{
+	char *a1[] = {
+		"ping", "--light",    "h",	   "--size",	    "100",	   "--ttl",
+		"64",	"--df",	      "--poisson", "--sender-port", "40000-40009", "--start-delay",
+		"0.5",	"--duration", "2.5",	   "--json",	    "--progress",  "-D",
+		"af41"
+	};
+	char *a2[] = { "ping", "--light", "h", "--stamp", "--size", "60", "-D", "Cs5" };
+	char *a3[] = { "ping", "h",	 "-A",	"E",	      "-u", "alice",	     "-k",
+		       "keys", "--size", "120", "--sessions", "2",  "--sender-port", "5000-5001" };
+	char *a4[] = { "ping", "h", "--sender-port", "6000", "-D", "EF" };
+	struct ping_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(
+		ping_parse_args((int)(sizeof(a1) / sizeof(a1[0])), a1, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.size, 100);
+	assert_int_equal(o.padding, 100 - 14);
+	assert_int_equal(ping_request_len(&o), 100);
+	assert_int_equal(o.ttl, 64);
+	assert_true(o.df && o.poisson && o.json && o.progress);
+	assert_int_equal(o.sport_lo, 40000);
+	assert_int_equal(o.sport_hi, 40009);
+	assert_true(o.start_delay_ns == 500000000ULL);
+	assert_true(o.duration_ns == 2500000000ULL);
+	assert_int_equal(o.count, PING_COUNT_MAX); /* the duration ends the run */
+	assert_int_equal(o.dscp, 34);
+
+	assert_int_equal(
+		ping_parse_args((int)(sizeof(a2) / sizeof(a2[0])), a2, &o, err, sizeof(err)), 0);
+	assert_int_equal(ping_request_len(&o), 60); /* 44 + a 16-octet Extra Padding TLV */
+	assert_int_equal(o.dscp, 40);
+	assert_int_equal(o.ttl, 255); /* default */
+
+	/* keyed: the size holds for whichever header the negotiated mode has */
+	assert_int_equal(
+		ping_parse_args((int)(sizeof(a3) / sizeof(a3[0])), a3, &o, err, sizeof(err)), 0);
+	assert_int_equal(ping_session_request_len(&o, XT_MODE_ENCRYPTED), 120);
+	assert_int_equal(ping_session_request_len(&o, XT_MODE_MIXED), 120);
+	assert_int_equal(ping_session_padding(&o, XT_MODE_ENCRYPTED), 120 - 48);
+
+	assert_int_equal(
+		ping_parse_args((int)(sizeof(a4) / sizeof(a4[0])), a4, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.sport_lo, 6000);
+	assert_int_equal(o.sport_hi, 6000);
+	assert_int_equal(o.dscp, 46);
+}
 
 static void test_args_errors(void **state)
 {
@@ -843,95 +908,6 @@ static void test_session_grows(void **state)
 	ping_session_free(&s);
 }
 
-/* ---- statistics --------------------------------------------------------- */
-
-static void test_percentiles(void **state)
-{
-	__s64 v[100], one[1] = { 42 };
-
-	(void)state;
-	for (int i = 0; i < 100; i++)
-		v[i] = i + 1;
-	assert_int_equal(ping_percentile(v, 100, 990), 99);
-	assert_int_equal(ping_percentile(v, 100, 500), 50);
-	assert_int_equal(ping_percentile(v, 100, 1000), 100);
-	assert_int_equal(ping_percentile(v, 100, 1), 1);
-	assert_int_equal(ping_percentile(v, 10, 990), 10); /* nearest rank: ceil(9.9) = 10 */
-	assert_int_equal(ping_percentile(v, 200 / 2, 995), 100);
-	assert_int_equal(ping_percentile(one, 1, 990), 42);
-	assert_int_equal(ping_median(one, 1), 42);
-	assert_int_equal(ping_median(v, 5), 3);
-	assert_int_equal(ping_median(v, 4), 2);	    /* (2 + 3) / 2, rounded toward zero */
-	assert_int_equal(ping_median(v + 1, 4), 3); /* 2,3,4,5 -> 3.5 -> 3 */
-}
-
-static void test_summarize(void **state)
-{
-	/* arrival order shuffled; seq 3 lost */
-	struct ping_sample s[] = {
-		{ .seq = 2, .rtt_ns = 3000, .residence_ns = 30 },
-		{ .seq = 0, .rtt_ns = 1000, .residence_ns = 10 },
-		{ .seq = 4, .rtt_ns = 9000, .residence_ns = 50 },
-		{ .seq = 1, .rtt_ns = 2000, .residence_ns = 20 },
-		{ .seq = 5, .rtt_ns = 5000, .residence_ns = 40 },
-	};
-	struct ping_summary sum;
-
-	(void)state;
-	assert_int_equal(ping_summarize(s, 5, &sum), 0);
-	assert_int_equal(sum.n, 5);
-	assert_int_equal(sum.rtt_min_ns, 1000);
-	assert_int_equal(sum.rtt_max_ns, 9000);
-	assert_int_equal(sum.rtt_median_ns, 3000);
-	assert_int_equal(sum.rtt_mean_ns, 4000);
-	assert_int_equal(sum.rtt_p99_ns, 9000);
-	/* pairs (0,1) (1,2) (4,5): |1000| + |1000| + |-4000| = 6000 / 3 */
-	assert_int_equal(sum.jitter_pairs, 3);
-	assert_int_equal(sum.jitter_ns, 2000);
-	assert_int_equal(sum.res_min_ns, 10);
-	assert_int_equal(sum.res_median_ns, 30);
-	assert_int_equal(sum.res_max_ns, 50);
-	/* the input is not reordered */
-	assert_int_equal(s[0].seq, 2);
-
-	/* negative values are kept, not clamped */
-	s[0].rtt_ns = -500;
-	assert_int_equal(ping_summarize(s, 2, &sum), 0);
-	assert_int_equal(sum.rtt_min_ns, -500);
-	assert_int_equal(sum.rtt_mean_ns, 250);
-	assert_int_equal(sum.rtt_median_ns, 250);
-	assert_int_equal(sum.jitter_pairs, 0);
-
-	assert_int_equal(ping_summarize(s, 0, &sum), 0);
-	assert_int_equal(sum.n, 0);
-}
-
-static void test_summarize_large(void **state)
-{
-	size_t n = 1000;
-	struct ping_sample *s = calloc(n, sizeof(*s));
-	struct ping_summary sum;
-
-	(void)state;
-	assert_non_null(s);
-	/* descending RTTs 1000..1 ns for seq 0..999 */
-	for (size_t i = 0; i < n; i++) {
-		s[i].seq = (__u32)i;
-		s[i].rtt_ns = (__s64)(n - i);
-		s[i].residence_ns = 7;
-	}
-	assert_int_equal(ping_summarize(s, n, &sum), 0);
-	assert_int_equal(sum.rtt_min_ns, 1);
-	assert_int_equal(sum.rtt_max_ns, 1000);
-	assert_int_equal(sum.rtt_p99_ns, 990);
-	assert_int_equal(sum.rtt_median_ns, 500); /* (500 + 501) / 2 */
-	assert_int_equal(sum.rtt_mean_ns, 500);	  /* 500.5 toward zero */
-	assert_int_equal(sum.jitter_pairs, 999);
-	assert_int_equal(sum.jitter_ns, 1);
-	assert_int_equal(sum.res_median_ns, 7);
-	free(s);
-}
-
 /* ---- output ------------------------------------------------------------- */
 
 static void test_format_line(void **state)
@@ -976,78 +952,6 @@ static void test_format_csv(void **state)
 	assert_string_equal(line, "1,2,10,20,30,40,255,,34183,44");
 }
 
-/* Test the summary header of a full-TWAMP session names its mode and session. */
-static void test_print_summary_named(void **state)
-{
-	struct ping_counters c = { .sent = 2, .received = 2 };
-	struct ping_summary sum = { 0 };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	(void)state;
-	assert_non_null(f);
-	ping_print_summary_named(f, "192.0.2.1:862 (session 2)", "TWAMP encrypted", &c, &sum);
-	fclose(f);
-	assert_string_equal(buf,
-			    "--- 192.0.2.1:862 (session 2) TWAMP encrypted ping statistics ---\n"
-			    "2 sent, 2 received, 0 lost (0.0%), 0 duplicates, 0 invalid replies\n");
-	free(buf);
-	assert_string_equal(PING_CSV_HEADER_SESSIONS,
-			    "seq,rseq,t1_ns,t2_ns,t3_ns,t4_ns,sender_ttl,reply_ttl,reflector_ee,"
-			    "length,session");
-}
-
-static void test_print_summary(void **state)
-{
-	struct ping_opts o;
-	struct ping_counters c = { .sent = 5, .received = 4, .duplicates = 1, .invalid = 2 };
-	struct ping_summary sum = { .n = 4,
-				    .rtt_min_ns = 100000,
-				    .rtt_median_ns = 150000,
-				    .rtt_mean_ns = 160000,
-				    .rtt_max_ns = 250000,
-				    .rtt_p99_ns = 250000,
-				    .jitter_pairs = 2,
-				    .jitter_ns = 20000,
-				    .res_min_ns = 400,
-				    .res_median_ns = 500,
-				    .res_max_ns = 900 };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	(void)state;
-	assert_non_null(f);
-	ping_opts_default(&o);
-	ping_print_summary(f, "192.0.2.1:862", &o, &c, &sum);
-	fclose(f);
-	assert_string_equal(
-		buf,
-		"--- 192.0.2.1:862 TWAMP light ping statistics ---\n"
-		"5 sent, 4 received, 1 lost (20.0%), 1 duplicates, 2 invalid replies\n"
-		"rtt min/median/mean/max/p99 = 0.100/0.150/0.160/0.250/0.250 ms, jitter 0.020 ms\n"
-		"reflector residence min/median/max = 0.4/0.5/0.9 us\n");
-	free(buf);
-
-	/* nothing came back: no rtt lines */
-	buf = NULL;
-	f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	memset(&c, 0, sizeof(c));
-	c.sent = 3;
-	c.late = 1;
-	memset(&sum, 0, sizeof(sum));
-	o.format = XT_FMT_STAMP;
-	ping_print_summary(f, "[::1]:862", &o, &c, &sum);
-	fclose(f);
-	assert_string_equal(buf,
-			    "--- [::1]:862 STAMP ping statistics ---\n"
-			    "3 sent, 0 received, 3 lost (100.0%), 0 duplicates, 0 invalid replies, "
-			    "1 late (counted as lost)\n");
-	free(buf);
-}
-
 static void test_endpoints(void **state)
 {
 	struct sockaddr_storage a = { 0 }, b = { 0 };
@@ -1089,6 +993,7 @@ int main(void)
 		cmocka_unit_test(test_args_help),
 		cmocka_unit_test(test_args_full_defaults),
 		cmocka_unit_test(test_args_full_options),
+		cmocka_unit_test(test_args_new_options),
 		cmocka_unit_test(test_args_errors),
 		cmocka_unit_test(test_parse_target),
 		cmocka_unit_test(test_parse_seconds),
@@ -1104,13 +1009,8 @@ int main(void)
 		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_session_ssid),
 		cmocka_unit_test(test_session_grows),
-		cmocka_unit_test(test_percentiles),
-		cmocka_unit_test(test_summarize),
-		cmocka_unit_test(test_summarize_large),
 		cmocka_unit_test(test_format_line),
 		cmocka_unit_test(test_format_csv),
-		cmocka_unit_test(test_print_summary),
-		cmocka_unit_test(test_print_summary_named),
 		cmocka_unit_test(test_endpoints),
 	};
 

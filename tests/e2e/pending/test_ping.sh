@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# test_ping.sh - `xtwamp ping` against xtwampd, judged through --json.
+#
+# One daemon (full TWAMP on TCP 862 with a key file, TWAMP Light on 8620,
+# STAMP on 863, stateful).  Every run's --json document is validated with
+# python3 (schema, counts, loss split, hops, DSCP, one distribution per
+# metric): TWAMP Light and STAMP over IPv4 and IPv6; full TWAMP in each
+# security mode over IPv4 and IPv6; parallel sessions from a sender-port
+# range; --size, --ttl, --df, -D by name, --duration, --poisson,
+# --start-delay.  Then xdp_drop_nth.bpf.c replaces lib.sh's XDP_PASS stub
+# on the sender's veth (which is where the replies arrive; any XDP program
+# there keeps native XDP_TX delivery working) and drops every 10th UDP
+# datagram: the reported loss must be exact and all of it backward.
+#
+# Modes to run: XT_MODES="native" (default; "native generic" for both).
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+xt_init
+
+[[ $("$XTWAMP" ping --help 2>&1) == *--json* ]] || xt_skip "this xtwamp has no --json"
+
+SECRET=0123456789abcdef0123456789abcdef
+KEYS=$XT_WORK/keys
+(
+	umask 077
+	printf 'alice %s\n' "$SECRET" >"$KEYS"
+)
+DROP_SRC=$XT_E2E/xdp_drop_nth.bpf.c
+DROP_OBJ=$BUILD/tests/xdp_drop_nth.bpf.o
+COUNT=20
+
+# build_drop: compile the dropper like lib.sh compiles its stub.
+build_drop() {
+	[[ -f $DROP_OBJ && $DROP_OBJ -nt $DROP_SRC ]] && return 0
+	local clang=${CLANG:-clang} ma
+	command -v "$clang" >/dev/null 2>&1 || return 1
+	ma=$(${CC:-cc} -print-multiarch 2>/dev/null)
+	mkdir -p "$(dirname "$DROP_OBJ")" || return 1
+	"$clang" -O2 -g -target bpf ${ma:+-I/usr/include/$ma} \
+		-c "$DROP_SRC" -o "$DROP_OBJ.tmp.$$" && mv -f "$DROP_OBJ.tmp.$$" "$DROP_OBJ"
+}
+
+# dropper on|off: every 10th UDP datagram into veth-s dropped (fresh count), or
+# back to the XDP_PASS stub.
+dropper() {
+	ip -n "$NS_S" link set dev "$IF_S" xdpdrv off 2>/dev/null
+	if [[ $1 == on ]]; then
+		ip -n "$NS_S" link set dev "$IF_S" xdpdrv obj "$DROP_OBJ" sec xdp
+	else
+		xt_sender_stub on
+	fi
+}
+
+# jcheck WHAT FILE PYTHON: run PYTHON with d = the JSON document of FILE;
+# it asserts, and may print a one-line summary.
+jcheck() {
+	local what=$1 file=$2 code=$3 res
+	if res=$(python3 - "$file" 2>&1 <<EOF
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == "xtwamp-ping" and d["schema_version"] == 1, "schema"
+DIST = {"n", "min", "median", "mean", "max", "p90", "p95", "p99", "p99_9"}
+def dist(x):
+    assert x is not None and set(x) == DIST, x
+    assert x["min"] <= x["median"] <= x["max"] and x["min"] <= x["p90"] <= x["p95"] <= x["p99"] <= x["p99_9"] <= x["max"], x
+    return x
+def result(r, count=None):
+    for k in ("rtt_ns", "forward_ns", "backward_ns", "residence_ns"):
+        if r["received"]:
+            assert dist(r[k])["n"] == r["received"], k
+    assert r["lost"] == r["sent"] - r["received"], "lost"
+    for k in ("rtt", "forward", "backward"):
+        assert set(r["ipdv_ns"][k]) == {"pairs", "mean_abs", "distribution"}
+    assert set(r["jitter_rfc3550_ns"]) == {"pairs", "rtt", "forward", "backward"}
+    assert set(r["loss_split"]) == {"available", "forward", "backward", "reason"}
+    assert set(r["reorder"]) == {"received", "reordered", "ratio", "extent_max", "extent_mean"}
+    assert set(r["reorder_split"]) == {"available", "forward", "backward"}
+    if count is not None:
+        assert r["sent"] == count and r["received"] == count, (r["sent"], r["received"])
+    return r
+for s in d["sessions"]:
+    result(s["result"])
+result(d["overall"])
+o = d["overall"]
+$code
+EOF
+	); then
+		xt_ok "$what${res:+: $res}"
+	else
+		xt_fail "$what"
+		xt_quote '>' "$res"
+		xt_indent "$file" 5
+	fi
+}
+
+# ping_json WHAT PYTHON -- ARGS...: xtwamp ping ARGS --json, then jcheck.
+ping_json() {
+	local what=$1 code=$2 out rc
+	shift 3
+	out=$XT_WORK/json.$((++XT_PINGS)).json
+	xt_in_s "$XTWAMP" ping "$@" --json >"$out" 2>"$out.err"
+	rc=$?
+	if ((rc != 0)); then
+		xt_fail "$what: xtwamp ping $* --json: exit $rc"
+		xt_indent "$out.err" 10
+		xt_indent "$out" 5
+		return 1
+	fi
+	jcheck "$what" "$out" "$code"
+}
+
+# Exact and clean: no loss, no reordering, both directions 0 hops, DSCP as sent.
+CLEAN='
+r = o
+assert r["lost"] == 0 and r["duplicates"] == 0 and r["invalid"] == 0, r
+assert r["loss_split"] == {"available": True, "forward": 0, "backward": 0, "reason": None}
+assert r["hops"]["forward"] == {"min": 0, "max": 0}, r["hops"]
+assert r["hops"]["backward"] == {"min": 0, "max": 0}, r["hops"]
+assert r["rtt_ns"]["min"] > 0
+print("%d/%d replies, rtt median %.1f us, p99.9 %.1f us, dscp %s" % (r["received"], r["sent"],
+      r["rtt_ns"]["median"] / 1e3, r["rtt_ns"]["p99_9"] / 1e3, r["dscp"]))
+'
+
+for mode in ${XT_MODES:-native}; do
+	xt_section "$mode mode"
+	xt_start_daemon "$mode" --keys "$KEYS" --light-port 8620 --stamp-port 863 || continue
+
+	ping_json "TWAMP Light IPv4" "$CLEAN
+assert d['mode'] == 'twamp-light' and d['security'] is None and d['family'] == 'ipv4'
+assert o['dscp'] == {'0': $COUNT}, o['dscp']
+assert d['sessions'][0]['reflector'] == '$ADDR4_R:8620'
+assert d['sessions'][0]['sender'].startswith('$ADDR4_S:')
+assert d['parameters']['request_octets'] == 41
+assert o == d['sessions'][0]['result']
+assert o['ipdv_ns']['rtt']['pairs'] == $COUNT - 1
+" -- --light "$ADDR4_R:8620" -c $COUNT -i 0.005
+
+	ping_json "TWAMP Light IPv6, DSCP EF, --ttl 64: forward hops from our TTL" "$CLEAN
+assert d['family'] == 'ipv6' and d['parameters']['dscp'] == 46 and d['parameters']['ttl'] == 64
+assert o['dscp'] == {'46': $COUNT}, o['dscp']
+" -- --light "[$ADDR6_R]:8620" -c $COUNT -i 0.005 -D ef --ttl 64
+
+	ping_json "STAMP IPv4, SSID 7, --size 100" "$CLEAN
+assert d['mode'] == 'stamp' and d['parameters']['ssid'] == 7
+assert d['parameters']['request_octets'] == 100
+" -- --light "$ADDR4_R:863" --stamp --ssid 7 -c $COUNT -i 0.005 --size 100
+
+	ping_json "STAMP IPv6, -D AF41, --df" "$CLEAN
+assert d['mode'] == 'stamp' and d['parameters']['df'] is True
+assert o['dscp'] == {'34': $COUNT}, o['dscp']
+" -- --light "[$ADDR6_R]:863" --stamp -c $COUNT -i 0.005 -D AF41 --df
+
+	for sec in unauthenticated authenticated encrypted mixed; do
+		args=(-A "$sec")
+		[[ $sec == unauthenticated ]] || args+=(-u alice -k "$KEYS")
+		ping_json "full TWAMP $sec IPv4" "$CLEAN
+assert d['mode'] == 'twamp' and d['security'] == '$sec', (d['mode'], d['security'])
+assert d['sessions'][0]['stateful_reflector_known'] is True
+" -- "$ADDR4_R" "${args[@]}" -c $COUNT -i 0.005 --session-timeout 1
+		ping_json "full TWAMP $sec IPv6" "$CLEAN
+assert d['family'] == 'ipv6' and d['security'] == '$sec'
+" -- "[$ADDR6_R]" "${args[@]}" -c $COUNT -i 0.005 --session-timeout 1
+	done
+
+	ping_json "4 parallel sessions from --sender-port 40000-40003" "$CLEAN
+assert len(d['sessions']) == 4 and o['sent'] == 4 * $COUNT
+ports = sorted(int(s['sender'].rsplit(':', 1)[1]) for s in d['sessions'])
+assert ports == [40000, 40001, 40002, 40003], ports
+for s in d['sessions']:
+    assert s['result']['received'] == $COUNT
+" -- "$ADDR4_R" --sessions 4 --sender-port 40000-40003 -c $COUNT -i 0.005 --session-timeout 1
+
+	ping_json "--duration 0.5 at 10 ms, Poisson, 0.2 s start delay" "
+assert d['parameters']['duration_ns'] == 500000000 and d['parameters']['poisson'] is True
+assert 20 <= o['sent'] <= 110 and o['lost'] == 0, o['sent']
+assert d['end_unix_ns'] - d['start_unix_ns'] >= 0.45e9
+print('%d sent in %.2f s' % (o['sent'], (d['end_unix_ns'] - d['start_unix_ns']) / 1e9))
+" -- --light "$ADDR4_R:8620" --duration 0.5 -i 0.01 --poisson --start-delay 0.2
+
+	# The human summary says the same things.
+	out=$XT_WORK/human.out
+	if xt_in_s "$XTWAMP" ping --light "$ADDR4_R:8620" -c 5 -i 0.01 -q >"$out" 2>&1 &&
+		grep -q '^loss forward/backward = 0/0' "$out" &&
+		grep -q '^rtt .*p90/p95/p99/p99.9' "$out" &&
+		grep -q '^jitter .*RFC 3550' "$out" && grep -q '^hops .*forward 0, backward 0' "$out"; then
+		xt_ok "human summary: loss split, percentiles, jitter, hops"
+	else
+		xt_fail "human summary"
+		xt_indent "$out"
+	fi
+
+	# Exact loss: every 10th UDP datagram reaching the sender is dropped.
+	if [[ $mode == native ]] && build_drop && dropper on >"$XT_WORK/drop.out" 2>&1; then
+		# 95 replies: the 10th..90th are dropped (9), and a later reply shows each gap
+		ping_json "dropper: TWAMP Light IPv4, 95 packets, every 10th reply dropped" "
+assert o['sent'] == 95 and o['lost'] == 9 and o['received'] == 86, o
+assert o['loss_split'] == {'available': True, 'forward': 0, 'backward': 9, 'reason': None}, o['loss_split']
+assert o['ipdv_ns']['rtt']['pairs'] == 95 - 1 - 2 * 9, o['ipdv_ns']['rtt']['pairs']
+print('lost %d of %d, backward %d' % (o['lost'], o['sent'], o['loss_split']['backward']))
+" -- --light "$ADDR4_R:8620" -c 95 -i 0.002
+		dropper on >/dev/null 2>&1
+		ping_json "dropper: STAMP IPv6, 55 packets" "
+assert o['sent'] == 55 and o['lost'] == 5, o
+assert o['loss_split']['backward'] == 5 and o['loss_split']['forward'] == 0, o['loss_split']
+" -- --light "[$ADDR6_R]:863" --stamp -c 55 -i 0.002
+		dropper on >/dev/null 2>&1
+		ping_json "dropper: full TWAMP, 3 sessions of 41" "
+assert o['sent'] == 123 and o['lost'] == 12, (o['sent'], o['lost'])
+assert o['loss_split']['available'] and o['loss_split']['forward'] + o['loss_split']['backward'] == 12, o['loss_split']
+assert sum(s['result']['lost'] for s in d['sessions']) == 12
+print('lost %d of %d, forward/backward %d/%d' % (o['lost'], o['sent'], o['loss_split']['forward'], o['loss_split']['backward']))
+" -- "$ADDR4_R" --sessions 3 -c 41 -i 0.01 --session-timeout 1
+		dropper off >/dev/null 2>&1 || xt_fail "restore the XDP_PASS stub on $IF_S"
+	elif [[ $mode == native ]]; then
+		xt_fail "attach $DROP_OBJ to $IF_S"
+		xt_indent "$XT_WORK/drop.out"
+	fi
+
+	xt_stop_daemon
+done
+
+# A stateless reflector copies our sequence numbers: no direction for loss.
+if xt_start_daemon generic --stateless --light-port 8620 --no-control; then
+	ping_json "stateless reflector: split reported unavailable only when there is loss" "
+assert o['lost'] == 0 and o['loss_split']['available'] is True
+" -- --light "$ADDR4_R:8620" -c 5 -i 0.005
+	xt_stop_daemon
+fi
+
+xt_finish

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Restart without losing measurement, the map half (the link half needs an
+ * interface: tests/e2e/test_restart.sh): a loader that "dies" (its pins
+ * stay, nothing is unpinned) is followed by one that adopts the maps:
+ * counters, flows and unauthenticated sessions carry on, authenticated
+ * sessions and stale light ports and allow-list prefixes go, the clock
+ * stays published; orphaned sessions are swept after their stop deadline
+ * or REFWAIT; a clean close removes every pin.  Needs root and bpffs;
+ * skipped otherwise.  Loads the real program (no attach, no RTNL).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "clock.h"
+#include "daemon_opts.h"
+#include "loader.h"
+#include "log.h"
+#include "stats.h"
+#include "xtwamp.skel.h"
+
+static char pin[128];
+
+static void make_opts(struct xtwampd_opts *o, __u16 port, const char *allow)
+{
+	char err[256];
+	char *argv[] = { "xtwampd",    "-i", "lo", "--light-port", NULL, "--allow", NULL,
+			 "--pin-path", pin,  NULL };
+	char portbuf[8];
+
+	snprintf(portbuf, sizeof(portbuf), "%u", port);
+	argv[4] = portbuf;
+	argv[6] = (char *)allow;
+	assert_int_equal(xtwampd_parse_args(9, argv, o, err, sizeof(err)), 0);
+}
+
+/* What a SIGKILLed xtwampd leaves: pins, no unpinning. */
+static void die(struct xt_loader *l)
+{
+	xtwamp__destroy(l->skel);
+	l->skel = NULL;
+	close(l->lock_fd);
+	free(l->orphans);
+}
+
+static struct xt_session_key session_key(__u8 last, __u16 sport)
+{
+	struct xt_session_key k = { 0 };
+
+	k.sender_addr.b[10] = k.sender_addr.b[11] = 0xff;
+	k.sender_addr.b[12] = 192;
+	k.sender_addr.b[14] = 2;
+	k.sender_addr.b[15] = last;
+	k.reflector_addr = k.sender_addr;
+	k.reflector_addr.b[15] = 1;
+	k.sender_port = htons(sport);
+	k.reflector_port = htons(50000);
+	return k;
+}
+
+static int count_allow(struct xt_loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.xtwamp_allow), n = 0;
+	struct xt_allow_key k, next;
+
+	if (bpf_map_get_next_key(fd, NULL, &next))
+		return 0;
+	do {
+		k = next;
+		n++;
+	} while (!bpf_map_get_next_key(fd, &k, &next));
+	return n;
+}
+
+static void test_adopt(void **state)
+{
+	struct xtwampd_opts *o = calloc(1, sizeof(*o));
+	struct xt_loader l;
+	struct xt_session s = { .state = XT_SESS_STARTED }, got;
+	struct xt_session_key k1 = session_key(2, 40000), k2 = session_key(3, 40001),
+			      k3 = session_key(4, 40002);
+	struct xt_port port;
+	struct xt_config cfg;
+	struct xt_stats st;
+	__u64 *vals;
+	__u32 key, zero = 0;
+	int ncpu = libbpf_num_possible_cpus();
+
+	(void)state;
+	if (geteuid() != 0) {
+		free(o);
+		skip();
+	}
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/xtwamp-unit-%d", (int)getpid());
+
+	/* first life: counters, sessions (one authenticated), port 8620, allow 192.0.2.0/24 */
+	make_opts(o, 8620, "192.0.2.0/24");
+	assert_int_equal(loader_open(&l, o), 0);
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	vals[0] = 41;
+	key = XT_CNT_REFLECTED;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(l.skel->maps.xtwamp_counters), &key, vals,
+					     BPF_ANY),
+			 0);
+	s.first_rx_ns = s.last_rx_ns = xt_tai_ns();
+	s.rx_packets = s.tx_packets = 7;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k1, &s,
+					     BPF_ANY),
+			 0);
+	s.stop_deadline_ns = xt_tai_ns() - 1; /* stopped, deadline passed */
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k3, &s,
+					     BPF_ANY),
+			 0);
+	s.stop_deadline_ns = 0;
+	s.flags = XT_SESS_USERSPACE;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k2, &s,
+					     BPF_ANY),
+			 0);
+	die(&l);
+
+	/* second life, another port and allow-list */
+	make_opts(o, 8621, "198.51.100.0/24");
+	assert_int_equal(loader_open(&l, o), 0);
+	assert_true(l.n_adopted_maps > 0);
+	assert_int_equal(stats_read(pin, &st), 0);
+	assert_int_equal(st.counters[XT_CNT_REFLECTED], 41);
+	assert_true(st.has_residence);
+	assert_int_equal(st.sessions, 2); /* the authenticated one is gone */
+	assert_int_equal(l.n_orphans, 2);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k1, &got),
+			 0);
+	assert_int_equal(got.rx_packets, 7);
+	key = 8620;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_ports), &key, &port),
+			 0);
+	assert_int_equal(port.flags & XT_PORT_LIGHT, 0);
+	key = 8621;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_ports), &key, &port),
+			 0);
+	assert_true(port.flags & XT_PORT_LIGHT);
+	assert_int_equal(count_allow(&l), 1);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_config), &zero, &cfg),
+			 0);
+	assert_true(cfg.flags & XT_CFG_CLOCK_VALID);
+	assert_true(cfg.flags & XT_CFG_ALLOWLIST_ENFORCED);
+
+	/* the sweep: k3's deadline passed; k1 is idle for less than REFWAIT */
+	loader_sweep_orphans(&l, 900ULL * 1000000000ULL);
+	assert_int_equal(l.n_orphans, 1);
+	assert_int_not_equal(
+		bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k3, &got), 0);
+	/* ... and with a REFWAIT of 1 ns k1 goes too */
+	loader_sweep_orphans(&l, 1);
+	assert_int_equal(l.n_orphans, 0);
+	assert_int_not_equal(
+		bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k1, &got), 0);
+
+	/* SIGHUP: the allow-list follows the options, no gap */
+	o->n_allow = 0;
+	o->default_deny = false;
+	assert_int_equal(loader_sync_allow(&l, o), 0);
+	assert_int_equal(count_allow(&l), 0);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_config), &zero, &cfg),
+			 0);
+	assert_false(cfg.flags & XT_CFG_ALLOWLIST_ENFORCED);
+
+	/* a clean close removes every pin and the directory */
+	loader_close(&l);
+	assert_int_not_equal(access(pin, F_OK), 0);
+	free(vals);
+	free(o);
+}
+
+/* A layout this build does not know: every pin is removed, nothing adopted. */
+static void test_incompatible(void **state)
+{
+	struct xtwampd_opts *o = calloc(1, sizeof(*o));
+	char path[256];
+	struct xt_loader l;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0) {
+		free(o);
+		skip();
+	}
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/xtwamp-unit-%d", (int)getpid());
+	mkdir(pin, 0700);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, XT_MAP_COUNTERS, 4, 8, 3, NULL);
+	assert_true(fd >= 0);
+	snprintf(path, sizeof(path), "%s/%s", pin, XT_MAP_COUNTERS);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	make_opts(o, 8620, "192.0.2.0/24");
+	assert_int_equal(loader_open(&l, o), 0);
+	assert_int_equal(l.n_adopted_maps, 0);
+	loader_close(&l);
+	assert_int_not_equal(access(pin, F_OK), 0);
+	free(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_adopt),
+		cmocka_unit_test(test_incompatible),
+	};
+
+	log_init("test_loader_adopt", LOG_LEVEL_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
