@@ -2396,25 +2396,35 @@ static int request_one(struct cc_conn *cc, struct ping_run_state *st,
 	return PING_EXIT_OK;
 }
 
+/*
+ * Start (or stop) every session of the run: Start-Sessions/Stop-Sessions, or
+ * with individual session control (RFC 5938) Start-N/Stop-N naming each SID.
+ */
+static int start_or_stop_all(struct cc_conn *cc, struct ping_run_state *sts, __u32 n, bool start)
+{
+	__u8(*sids)[XT_SID_LEN];
+	__u8 *acc;
+	int ret = -ENOMEM;
+
+	if (!(cc->mode & XT_MODE_INDIVIDUAL_SESSIONS))
+		return start ? cc_start_sessions(cc) : cc_stop_sessions(cc, XT_ACCEPT_OK);
+	sids = calloc(n, XT_SID_LEN);
+	acc = calloc(n, 1);
+	if (sids && acc) {
+		for (__u32 i = 0; i < n; i++)
+			memcpy(sids[i], sts[i].sid, XT_SID_LEN);
+		ret = start ? cc_start_n_sessions(cc, (const __u8(*)[XT_SID_LEN])sids, n, acc) :
+			      cc_stop_n_sessions(cc, (const __u8(*)[XT_SID_LEN])sids, n, acc);
+	}
+	free(sids);
+	free(acc);
+	return ret;
+}
+
 static int start_all(struct cc_conn *cc, struct ping_run_state *sts, __u32 n, const char *peer)
 {
-	int ret;
+	int ret = start_or_stop_all(cc, sts, n, true);
 
-	if (cc->mode & XT_MODE_INDIVIDUAL_SESSIONS) {
-		__u8(*sids)[XT_SID_LEN] = calloc(n, XT_SID_LEN);
-		__u8 *acc = calloc(n, 1);
-
-		ret = -ENOMEM;
-		if (sids && acc) {
-			for (__u32 i = 0; i < n; i++)
-				memcpy(sids[i], sts[i].sid, XT_SID_LEN);
-			ret = cc_start_n_sessions(cc, (const __u8(*)[XT_SID_LEN])sids, n, acc);
-		}
-		free(sids);
-		free(acc);
-	} else {
-		ret = cc_start_sessions(cc);
-	}
 	if (ret)
 		log_error("%s: %s", peer, ret == -ENOMEM ? "out of memory" : cc->err);
 	return ret;
@@ -2422,23 +2432,8 @@ static int start_all(struct cc_conn *cc, struct ping_run_state *sts, __u32 n, co
 
 static void stop_all(struct cc_conn *cc, struct ping_run_state *sts, __u32 n, const char *peer)
 {
-	int ret;
+	int ret = start_or_stop_all(cc, sts, n, false);
 
-	if (cc->mode & XT_MODE_INDIVIDUAL_SESSIONS) {
-		__u8(*sids)[XT_SID_LEN] = calloc(n, XT_SID_LEN);
-		__u8 *acc = calloc(n, 1);
-
-		ret = -ENOMEM;
-		if (sids && acc) {
-			for (__u32 i = 0; i < n; i++)
-				memcpy(sids[i], sts[i].sid, XT_SID_LEN);
-			ret = cc_stop_n_sessions(cc, (const __u8(*)[XT_SID_LEN])sids, n, acc);
-		}
-		free(sids);
-		free(acc);
-	} else {
-		ret = cc_stop_sessions(cc, XT_ACCEPT_OK);
-	}
 	/* The results are ours already: a failed stop is worth a warning, not the run. */
 	if (ret)
 		log_warn("%s: %s", peer, ret == -ENOMEM ? "out of memory" : cc->err);
