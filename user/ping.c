@@ -748,24 +748,42 @@ int ping_build_request(const struct ping_opts *o, __u32 seq, void *buf, size_t b
 	return (int)len;
 }
 
+/*
+ * Write T1 and, right after it in every sender format, the sender's Error
+ * Estimate at octet off of the packet; returns T1 as NTP64.
+ */
+_Static_assert(XT_OFF(xt_twamp_sender, error_estimate) == XT_OFF(xt_twamp_sender, timestamp) + 8 &&
+		       XT_OFF(xt_twamp_sender_auth, error_estimate) ==
+			       XT_OFF(xt_twamp_sender_auth, timestamp) + 8,
+	       "the Error Estimate follows T1 in both sender formats");
+static __u64 stamp_t1(void *buf, size_t off, __u64 t1_unix_ns, __u16 error_estimate)
+{
+	__u64 ntp = xt_unix_ns_to_ntp64(t1_unix_ns);
+	struct xt_ntp_ts ts = { htonl((__u32)(ntp >> 32)), htonl((__u32)ntp) };
+	__be16 ee = htons(error_estimate);
+
+	memcpy((__u8 *)buf + off, &ts, sizeof(ts));
+	memcpy((__u8 *)buf + off + sizeof(ts), &ee, sizeof(ee));
+	return ntp;
+}
+
 __u64 ping_stamp_request(void *buf, __u64 t1_unix_ns, __u16 error_estimate)
 {
 	/* Timestamp at 4 and Error Estimate at 12 in both sender formats. */
-	struct xt_twamp_sender *s = buf;
-	__u64 ntp = xt_unix_ns_to_ntp64(t1_unix_ns);
+	return stamp_t1(buf, XT_OFF(xt_twamp_sender, timestamp), t1_unix_ns, error_estimate);
+}
 
-	s->timestamp.sec = htonl((__u32)(ntp >> 32));
-	s->timestamp.frac = htonl((__u32)ntp);
-	s->error_estimate = htons(error_estimate);
-	return ntp;
+/* The Session-Sender header of the test mode (RFC 4656 §4.1.2). */
+static __u32 sender_header_len(__u32 test_mode)
+{
+	return (test_mode & XT_MODE_TEST_CIPHER) ? (__u32)sizeof(struct xt_twamp_sender_auth) :
+						   (__u32)sizeof(struct xt_twamp_sender);
 }
 
 __u32 ping_session_padding(const struct ping_opts *o, __u32 test_mode)
 {
 	if (o->size) {
-		__u32 hdr = (test_mode & XT_MODE_TEST_CIPHER) ?
-				    (__u32)sizeof(struct xt_twamp_sender_auth) :
-				    (__u32)sizeof(struct xt_twamp_sender);
+		__u32 hdr = sender_header_len(test_mode);
 
 		return o->size > hdr ? o->size - hdr : 0;
 	}
@@ -777,10 +795,7 @@ __u32 ping_session_padding(const struct ping_opts *o, __u32 test_mode)
 
 size_t ping_session_request_len(const struct ping_opts *o, __u32 test_mode)
 {
-	size_t hdr = (test_mode & XT_MODE_TEST_CIPHER) ? sizeof(struct xt_twamp_sender_auth) :
-							 sizeof(struct xt_twamp_sender);
-
-	return hdr + ping_session_padding(o, test_mode);
+	return sender_header_len(test_mode) + ping_session_padding(o, test_mode);
 }
 
 int ping_build_request_auth(__u32 seq, __u32 padding, void *buf, size_t buflen)
@@ -797,13 +812,7 @@ int ping_build_request_auth(__u32 seq, __u32 padding, void *buf, size_t buflen)
 
 __u64 ping_stamp_request_auth(void *buf, __u64 t1_unix_ns, __u16 error_estimate)
 {
-	struct xt_twamp_sender_auth *s = buf;
-	__u64 ntp = xt_unix_ns_to_ntp64(t1_unix_ns);
-
-	s->timestamp.sec = htonl((__u32)(ntp >> 32));
-	s->timestamp.frac = htonl((__u32)ntp);
-	s->error_estimate = htons(error_estimate);
-	return ntp;
+	return stamp_t1(buf, XT_OFF(xt_twamp_sender_auth, timestamp), t1_unix_ns, error_estimate);
 }
 
 static __u64 ntp_load(const struct xt_ntp_ts *ts)
