@@ -62,7 +62,7 @@ static __always_inline __u64 receive_time_tai(struct xdp_md *ctx, const bool use
 static __always_inline void store_ntp(struct xt_ntp_ts *ts, __u64 tai_ns,
 				      const struct xt_config *cfg)
 {
-	__u64 ntp = xt_unix_ns_to_ntp64(tai_ns + cfg->clock_offset_ns);
+	__u64 ntp = xt_unix_ns_to_ntp64_fast(tai_ns + cfg->clock_offset_ns);
 
 	ts->sec = bpf_htonl(ntp >> 32);
 	ts->frac = bpf_htonl((__u32)ntp);

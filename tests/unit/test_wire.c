@@ -108,6 +108,41 @@ static void test_ntp_round_trip(void **state)
 			 base + 999999999);
 }
 
+/*
+ * Test that the data path's division-free conversion gives the same octets
+ * as xt_unix_ns_to_ntp64(): fractions on a stride, the fractions closest to
+ * a rounding boundary (where an inexact reciprocal first goes wrong), second
+ * boundaries from 1970 to past the fast path's bound, and the extremes.
+ */
+static void test_ntp_fast_matches_division(void **state)
+{
+	static const uint64_t near_half[] = { 957386864, 959339989, 961293114, 971058739 };
+	uint64_t base = 1795300000ULL * 1000000000ULL, ns, s;
+	unsigned int i;
+	int d;
+	(void)state;
+
+	for (ns = 0; ns < 1000000000ULL; ns += 7919)
+		assert_int_equal(xt_unix_ns_to_ntp64_fast(base + ns),
+				 xt_unix_ns_to_ntp64(base + ns));
+	for (i = 0; i < sizeof(near_half) / sizeof(near_half[0]); i++)
+		assert_int_equal(xt_unix_ns_to_ntp64_fast(base + near_half[i]),
+				 xt_unix_ns_to_ntp64(base + near_half[i]));
+	for (s = 1; s < 4300000000ULL; s += 104729) {
+		for (d = -1; d <= 1; d++) {
+			uint64_t t = s * 1000000000ULL + d;
+
+			assert_int_equal(xt_unix_ns_to_ntp64_fast(t), xt_unix_ns_to_ntp64(t));
+		}
+	}
+	assert_int_equal(xt_unix_ns_to_ntp64_fast(0), xt_unix_ns_to_ntp64(0));
+	assert_int_equal(xt_unix_ns_to_ntp64_fast(XT_NTP_FAST_MAX_NS - 1),
+			 xt_unix_ns_to_ntp64(XT_NTP_FAST_MAX_NS - 1));
+	assert_int_equal(xt_unix_ns_to_ntp64_fast(XT_NTP_FAST_MAX_NS),
+			 xt_unix_ns_to_ntp64(XT_NTP_FAST_MAX_NS));
+	assert_int_equal(xt_unix_ns_to_ntp64_fast(~0ULL), xt_unix_ns_to_ntp64(~0ULL));
+}
+
 /* Test that NTP era 1 (after 2036-02-07) decodes after era 0. */
 static void test_ntp_era_wrap(void **state)
 {
@@ -176,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_ntp_fraction_rounding),
 		cmocka_unit_test(test_ntp_round_trip),
 		cmocka_unit_test(test_ntp_era_wrap),
+		cmocka_unit_test(test_ntp_fast_matches_division),
 		cmocka_unit_test(test_error_estimate_encoding),
 		cmocka_unit_test(test_error_estimate_rounds_up),
 		cmocka_unit_test(test_rx_timestamp_choice),
