@@ -59,14 +59,32 @@ static __always_inline __u64 receive_time_tai(struct xdp_md *ctx, const bool use
 	return sw_ns;
 }
 
-static __always_inline void store_ntp(struct xt_ntp_ts *ts, __u64 tai_ns,
-				      const struct xt_config *cfg)
+/* An NTP timestamp into two 32-bit words (seconds, fraction), network order. */
+static __always_inline void store_ntp(__u32 *ts, __u64 tai_ns, const struct xt_config *cfg)
 {
 	__u64 ntp = xt_unix_ns_to_ntp64_fast(tai_ns + cfg->clock_offset_ns);
 
-	ts->sec = bpf_htonl(ntp >> 32);
-	ts->frac = bpf_htonl((__u32)ntp);
+	ts[0] = bpf_htonl(ntp >> 32);
+	ts[1] = bpf_htonl((__u32)ntp);
 }
+
+/*
+ * The unauthenticated reflector header (TWAMP and STAMP agree on octets
+ * 0..40, RFC 8762 §4.6) as 32-bit words: index = octet offset / 4.
+ */
+enum {
+	W_SEQ = XT_OFF(xt_twamp_reflector, seq) / 4,
+	W_T3_SEC = XT_OFF(xt_twamp_reflector, timestamp) / 4,
+	W_T3_FRAC = W_T3_SEC + 1,
+	W_EE = XT_OFF(xt_twamp_reflector, error_estimate) / 4,
+	W_T2_SEC = XT_OFF(xt_twamp_reflector, receive_timestamp) / 4,
+	W_T2_FRAC = W_T2_SEC + 1,
+	W_SENDER_SEQ = XT_OFF(xt_twamp_reflector, sender_seq) / 4,
+	W_T1_SEC = XT_OFF(xt_twamp_reflector, sender_timestamp) / 4,
+	W_T1_FRAC = W_T1_SEC + 1,
+	W_SENDER_EE = XT_OFF(xt_twamp_reflector, sender_error_estimate) / 4,
+	W_TTL = XT_OFF(xt_twamp_reflector, sender_ttl) / 4,
+};
 
 /*
  * Per-sender state of a stateful light port, created on the first packet.
@@ -179,14 +197,12 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	struct xt_port *port;
 	__u8 format, sess_flags = 0, dscp = 0;
 	__be32 old_hdr[XT_REFLECTOR_HDR_MAX / 4] = {};
-	__be32 new_hdr[XT_REFLECTOR_HDR_MAX / 4] = {};
-	struct xt_stamp_reflector *reply = (void *)new_hdr;
+	__be32 new_hdr[XT_REFLECTOR_HDR_MAX / 4], *t3_words;
 	__u64 t2, t3, sum;
 	__be16 old_udp_check, old_udp_len, new_udp_len;
 	void *data, *data_end, *payload;
 	struct ethhdr *eth;
 	struct udphdr *udp;
-	__u32 seq;
 	int rc;
 
 	count(XT_CNT_RX_FRAMES);
@@ -268,23 +284,21 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	if (sess && session_stopped(sess, t2))
 		return drop(XT_CNT_DROP_SESSION_STOPPED);
 
-	/* 4. The request's first octets, which the reply header overwrites. */
+	/*
+	 * 4. The request's first octets (zero-padded), which the reply header
+	 * overwrites, as 32-bit words: the packed wire structs would make the
+	 * compiler copy and assemble them octet by octet.
+	 */
 	old_len = req_len < XT_REFLECTOR_HDR_MAX ? req_len : XT_REFLECTOR_HDR_MAX;
 	payload = data + L4_OFF(&pkt) + sizeof(struct udphdr);
 	if (old_len == XT_REFLECTOR_HDR_MAX && payload + XT_REFLECTOR_HDR_MAX <= data_end)
-		__builtin_memcpy(old_hdr, payload, XT_REFLECTOR_HDR_MAX);
+		__builtin_memcpy(old_hdr, (const __u32 *)payload, XT_REFLECTOR_HDR_MAX);
 	else if (old_len < 1 || old_len > XT_REFLECTOR_HDR_MAX ||
 		 bpf_xdp_load_bytes(ctx, pkt.l4_off + sizeof(struct udphdr), old_hdr, old_len))
 		return drop(XT_CNT_DROP_MALFORMED); /* short requests: zero-padded copy */
-	__builtin_memcpy(new_hdr, old_hdr, sizeof(new_hdr));
 
-	if (format == XT_FMT_STAMP) {
-		hdr_len = sizeof(struct xt_stamp_reflector);
-		reply->mbz2[0] = reply->mbz2[1] = reply->mbz2[2] = 0;
-	} else {
-		hdr_len = sizeof(struct xt_twamp_reflector);
-		reply->ssid = 0; /* MBZ in TWAMP */
-	}
+	hdr_len = format == XT_FMT_STAMP ? sizeof(struct xt_stamp_reflector) :
+					   sizeof(struct xt_twamp_reflector);
 	if (!sess && !(sess_flags & XT_SESS_STATELESS)) {
 		sess = light_flow(&pkt.key, format);
 		if (!sess)
@@ -294,23 +308,29 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	/* 5. The reflector header (RFC 5357 §4.2.1, RFC 8762 §4.3.1); T3 last. */
 	if (sess) {
 		__sync_fetch_and_add(&sess->rx_packets, 1);
-		sess->last_sender_seq = bpf_ntohl(((struct xt_twamp_sender *)old_hdr)->seq);
+		sess->last_sender_seq = bpf_ntohl(old_hdr[W_SEQ]);
 		if (!sess->first_rx_ns)
 			sess->first_rx_ns = t2;
 		sess->last_rx_ns = t2;
 	}
 	if (sess && !(sess_flags & XT_SESS_STATELESS))
-		seq = bpf_htonl(__sync_fetch_and_add(&sess->next_seq, 1));
+		new_hdr[W_SEQ] = bpf_htonl(__sync_fetch_and_add(&sess->next_seq, 1));
 	else
-		seq = ((struct xt_twamp_sender *)old_hdr)->seq; /* stateless: copy */
-	reply->seq = seq;
-	reply->timestamp.sec = 0;
-	reply->timestamp.frac = 0;
-	reply->error_estimate = bpf_htons(cfg->error_estimate);
-	store_ntp(&reply->receive_timestamp, t2, cfg);
-	__builtin_memcpy(&reply->sender_seq, old_hdr, sizeof(struct xt_twamp_sender));
-	reply->mbz1 = 0;
-	reply->sender_ttl = pkt.ttl;
+		new_hdr[W_SEQ] = old_hdr[W_SEQ]; /* stateless: copy */
+	new_hdr[W_T3_SEC] = 0;			 /* T3 joins the checksum when it is taken */
+	new_hdr[W_T3_FRAC] = 0;
+	/* Error Estimate; octets 14-15 are STAMP's SSID (kept) or MBZ (TWAMP). */
+	new_hdr[W_EE] = bpf_htonl((__u32)cfg->error_estimate << 16) |
+			(format == XT_FMT_STAMP ? old_hdr[W_EE] & bpf_htonl(0xffff) : 0);
+	store_ntp(&new_hdr[W_T2_SEC], t2, cfg);
+	new_hdr[W_SENDER_SEQ] = old_hdr[W_SEQ];
+	new_hdr[W_T1_SEC] = old_hdr[W_T3_SEC];
+	new_hdr[W_T1_FRAC] = old_hdr[W_T3_FRAC];
+	/* Sender's Error Estimate, then MBZ. */
+	new_hdr[W_SENDER_EE] = old_hdr[W_EE] & bpf_htonl(0xffff0000);
+	/* Sender TTL, then STAMP's 3 MBZ octets or (TWAMP) the request's padding. */
+	new_hdr[W_TTL] = bpf_htonl((__u32)pkt.ttl << 24) |
+			 (format == XT_FMT_STAMP ? 0 : old_hdr[W_TTL] & bpf_htonl(0x00ffffff));
 
 	/* 6. Resize the frame: grow a short TWAMP request, drop Ethernet trailer padding. */
 	frame_len = pkt.l3_off + pkt.ip_hdr_len + sizeof(struct udphdr) + reply_len;
@@ -399,10 +419,24 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	sum += 2 * ((__u32)(__u16)~old_udp_len + new_udp_len);
 	payload = (void *)(udp + 1);
 	if (payload + XT_REFLECTOR_HDR_MAX <= data_end) {
+		/*
+		 * Word stores at the payload's (2-aligned) address: the verifier
+		 * allows unaligned packet access where the CPU handles it.
+		 */
+		__u32 *out = payload;
+
+		out[W_SEQ] = new_hdr[W_SEQ];
+		out[W_EE] = new_hdr[W_EE];
+		out[W_T2_SEC] = new_hdr[W_T2_SEC];
+		out[W_T2_FRAC] = new_hdr[W_T2_FRAC];
+		out[W_SENDER_SEQ] = new_hdr[W_SENDER_SEQ];
+		out[W_T1_SEC] = new_hdr[W_T1_SEC];
+		out[W_T1_FRAC] = new_hdr[W_T1_FRAC];
+		out[W_SENDER_EE] = new_hdr[W_SENDER_EE];
 		if (format == XT_FMT_STAMP)
-			__builtin_memcpy(payload, new_hdr, sizeof(struct xt_stamp_reflector));
+			out[W_TTL] = new_hdr[W_TTL];
 		else
-			__builtin_memcpy(payload, new_hdr, sizeof(struct xt_twamp_reflector));
+			*(__u8 *)&out[W_TTL] = pkt.ttl; /* octets 41-43: padding, as received */
 	} else if (bpf_xdp_store_bytes(ctx, pkt.l4_off + sizeof(struct udphdr), new_hdr, hdr_len)) {
 		return drop(XT_CNT_DROP_MALFORMED);
 	}
@@ -411,13 +445,13 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	udp = data + L4_OFF(&pkt);
-	reply = (void *)(udp + 1);
-	if ((void *)reply + sizeof(struct xt_twamp_reflector) > data_end)
+	t3_words = (void *)(udp + 1) + 4;
+	if ((void *)(t3_words + 2) > data_end)
 		return drop(XT_CNT_DROP_MALFORMED);
 	t3 = bpf_ktime_get_tai_ns();
-	store_ntp(&reply->timestamp, t3, cfg);
+	store_ntp(t3_words, t3, cfg);
 	if (pkt.is_ipv6 || old_udp_check) {
-		__u16 check = ~csum_fold_sum(csum_add_8(sum, &reply->timestamp));
+		__u16 check = ~csum_fold_sum(sum + t3_words[0] + t3_words[1]);
 
 		/* RFC 768: a computed zero is sent as all ones (zero means "none"). */
 		udp->check = check ? check : 0xffff;
