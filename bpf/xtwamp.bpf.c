@@ -305,9 +305,16 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 			return drop(XT_CNT_DROP_FLOW_TABLE);
 	}
 
-	/* 5. The reflector header (RFC 5357 §4.2.1, RFC 8762 §4.3.1); T3 last. */
+	/*
+	 * 5. The reflector header (RFC 5357 §4.2.1, RFC 8762 §4.3.1); T3 last.
+	 * The sequence number is the one atomic: a duplicate would be visible
+	 * on the wire.  rx/tx are statistics, bumped with plain adds (a locked
+	 * add costs about as much as the rest of this step): a sender's packets
+	 * hash to one receive queue, whose NAPI poll runs on one CPU at a time,
+	 * so they do not race; a rare cross-queue race loses a count, nothing more.
+	 */
 	if (sess) {
-		__sync_fetch_and_add(&sess->rx_packets, 1);
+		sess->rx_packets++;
 		sess->last_sender_seq = bpf_ntohl(old_hdr[W_SEQ]);
 		if (!sess->first_rx_ns)
 			sess->first_rx_ns = t2;
@@ -457,7 +464,7 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 		udp->check = check ? check : 0xffff;
 	}
 	if (sess)
-		__sync_fetch_and_add(&sess->tx_packets, 1);
+		sess->tx_packets++; /* plain add: see step 5 */
 	count(XT_CNT_REFLECTED);
 	count_residence(t2, t3);
 	return XDP_TX;

@@ -156,8 +156,11 @@ enum xt_session_state {
 /*
  * Value of xtwamp_sessions (written by the control server, counted by the
  * data path) and of xtwamp_flows (created by the data path for stateful
- * light ports).  Counters are updated atomically: sessions are not per-CPU
- * because reflector sequence numbers must run 0, 1, 2, ... per session.
+ * light ports).  Not per-CPU because reflector sequence numbers must run
+ * 0, 1, 2, ... per session: next_seq is advanced atomically.  The XDP path
+ * bumps rx_packets/tx_packets with plain adds (a sender's packets arrive on
+ * one receive queue, served by one CPU at a time); a race between CPUs, rare,
+ * can lose a count.
  */
 struct xt_session {
 	/* set by the control plane */
