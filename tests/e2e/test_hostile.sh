@@ -21,7 +21,7 @@
 # that the sessions map is empty afterwards and the daemon exits cleanly.
 
 # shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 HOSTILE=$XT_E2E/hostile_client.py
 CONNS=${XT_HOSTILE_CONNS:-1000}
@@ -29,7 +29,10 @@ ADDR4_FLOOD=192.0.2.3
 
 xt_init
 
-"$XTWAMPD" --help 2>&1 | grep -q -- '--max-connections-per-client' ||
+# Not `--help | grep -q`: under pipefail grep's early exit SIGPIPEs the
+# daemon and the pipeline fails even when the option is there.
+help=$("$XTWAMPD" --help 2>&1)
+[[ $help == *--max-connections-per-client* ]] ||
 	xt_skip "this xtwampd has no control-connection limits"
 # 1,000 attacker sockets plus the daemon's own: both inherit this.
 ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null ||
@@ -49,6 +52,20 @@ WRONG_KEYS=$XT_WORK/wrong-keys
 # rss_kb / fds: of the daemon.
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$XT_DAEMON_PID/status" 2>/dev/null; }
 fds() { find "/proc/$XT_DAEMON_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+
+# daemon_metric FILE NAME [REASON]: a counter of the daemon's own section of
+# `xtwamp stats --json` (control connections and sessions).
+daemon_metric() {
+	python3 - "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for m in (d.get("daemon") or {}).get("metrics", []) or []:
+    if m.get("name") == sys.argv[2] and \
+            (len(sys.argv) < 4 or m.get("labels", {}).get("reason") == sys.argv[3]):
+        print(m.get("value"))
+        break
+PY
+}
 
 sessions_now() {
 	local f=$XT_WORK/stats.sessions.json
@@ -126,6 +143,19 @@ else
 	xt_fail "Request-TW-Session floods"
 	xt_indent "$req_out"
 fi
+# Ports 862 (TWAMP Light), 22 and 1 were asked for: never granted as such.
+if grep -q 'privileged' "$req_out"; then
+	xt_fail "a privileged receiver port was granted: $(grep -m1 '^accepts' "$req_out")"
+else
+	xt_ok "no privileged receiver port granted (alternate ports suggested instead)"
+fi
+# --max-sessions-per-connection 16: the rest get Accept 4 (temporary limit).
+if grep -Eq '^accepts.* 4:[0-9]+' "$req_out" && grep -q '^sessions_accepted 16$' "$req_out"; then
+	xt_ok "per-connection session limit: 16 accepted, the rest refused with Accept 4"
+else
+	xt_fail "per-connection session limit not applied"
+	xt_indent "$req_out"
+fi
 
 good_ping "under attack (unauthenticated)"
 good_ping "under attack (encrypted)" -A encrypted -u alice -k "$CLIENT_KEYS"
@@ -174,10 +204,19 @@ for m in (d.get("daemon") or {}).get("metrics", []) or []:
         print(m["name"], m.get("labels", {}), m.get("value"))
 PY
 nref=$(grep -c 'refused' "$XT_DAEMON_LOG")
-if ((nref <= 100)); then
+if ((nref <= 10)); then
 	xt_ok "refusal log lines rate-limited: $nref lines"
 else
 	xt_fail "$nref refusal log lines (not rate-limited)"
+fi
+# Over a thousand connections opened and closed: their log lines are capped
+# (20 per 10 s) and the rest summed up in one line per interval.
+accepted=$(daemon_metric "$XT_WORK/stats.json" control_connections_accepted_total)
+nconn=$(grep -cE 'control: .* (connected|closed)' "$XT_DAEMON_LOG")
+if ((${accepted:-0} >= CONNS && nconn <= 200)) && grep -q 'lines left out' "$XT_DAEMON_LOG"; then
+	xt_ok "connection log lines capped: $nconn lines for $accepted connections ($(grep -m1 'lines left out' "$XT_DAEMON_LOG" | sed 's/^xtwampd: info: //'))"
+else
+	xt_fail "connection log lines: $nconn for ${accepted:-?} connections"
 fi
 
 # ---- the rate limit: one source flooding, another still answered ---------
@@ -206,6 +245,24 @@ else
 	xt_fail "drop_rate_limited_total is '${rl}' after the flood"
 fi
 
+xt_stop_daemon
+
+# ---- default limits: one address opening far more than it may ------------
+xt_section "per-client connection limit (default 16)"
+xt_start_daemon generic || xt_finish
+lim_out=$XT_WORK/limit.out
+xt_in_s python3 "$HOSTILE" slowloris "$ADDR4_R" 862 100 2 >"$lim_out" 2>&1
+xt_log "100 connections from one address: $(tr '\n' ';' <"$lim_out")"
+xt_stats_json "$XT_WORK/stats3.json"
+lim=$(daemon_metric "$XT_WORK/stats3.json" control_connections_refused_total limit_client)
+nlim=$(grep -c 'refused: ' "$XT_DAEMON_LOG")
+if ((${lim:-0} >= 80 && nlim >= 1 && nlim <= 2)); then
+	xt_ok "per-client limit: $lim connections refused and counted, $nlim log line(s)"
+else
+	xt_fail "per-client limit: refused counter '${lim}', $nlim log lines"
+	xt_indent "$XT_DAEMON_LOG" 20
+fi
+good_ping "right after the per-client flood"
 xt_stop_daemon
 
 # ---- the client against a hostile server: oversized Count ---------------
