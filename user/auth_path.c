@@ -1291,6 +1291,19 @@ void auth_path_af_xdp_info(const struct auth_path *p, int *ifaces, int *queues, 
 		*zerocopy = nz;
 }
 
+void auth_path_iface_gone(struct auth_path *p, int ifindex)
+{
+	int i;
+
+	for (i = 0; p && i < p->n_ifs; i++) {
+		if (p->ifs[i].ifindex != ifindex || !p->ifs[i].af_xdp)
+			continue;
+		/* Unbound sockets and their UMEM: nothing can arrive on them again. */
+		drop_iface_queues(p, i);
+		log_info("AF_XDP queues of the deleted interface (ifindex %d) closed", ifindex);
+	}
+}
+
 void auth_path_close(struct auth_path *p)
 {
 	struct port_sock *ps;

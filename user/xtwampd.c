@@ -61,7 +61,8 @@ struct daemon {
 	int epfd, sigfd, timerfd;
 	int auth_fds[4];
 	int n_auth_fds;
-	bool ran; /* reached "ready": the counters are worth a log line */
+	bool ran;	    /* reached "ready": the counters are worth a log line */
+	bool no_iface_left; /* every --iface was deleted: run() ends, exit status 1 */
 };
 
 /*
@@ -279,13 +280,31 @@ static void publish_state(struct daemon *d)
 	}
 }
 
-/* The 1 s tick: clock, sessions, control timers. */
+static void iface_gone(void *ctx, int ifindex)
+{
+	struct daemon *d = ctx;
+
+	auth_path_iface_gone(d->auth, ifindex);
+}
+
+/* The 1 s tick: interfaces, clock, sessions, control timers. */
 static void on_timer(struct daemon *d)
 {
 	__u64 expirations;
 
 	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
+	/*
+	 * A deleted interface takes its program along; the others keep
+	 * reflecting.  With none left there is nothing to serve: stop cleanly
+	 * and exit 1, so a service manager's restart policy decides.
+	 */
+	if (!loader_check_ifaces(&d->loader, iface_gone, d)) {
+		log_error("no --iface left to reflect on (all deleted); exiting");
+		d->no_iface_left = true;
+		return;
+	}
+	loader_check_pins(&d->loader);
 	if (loader_refresh_clock(&d->loader))
 		log_warn("clock refresh failed; replies keep the previous Error Estimate");
 	if (d->sessions)
@@ -396,7 +415,7 @@ static void reload(struct daemon *d)
 		 o->max_connections, o->max_sessions, d->have_keys ? ", keys re-read" : "");
 }
 
-/* Run until a signal; returns the signal number. */
+/* Run until a signal; returns the signal number, 0 when no interface is left. */
 static int run(struct daemon *d)
 {
 	struct epoll_event ev[16];
@@ -423,6 +442,8 @@ static int run(struct daemon *d)
 					return (int)si.ssi_signo;
 			} else if (tag == EV_TIMER) {
 				on_timer(d);
+				if (d->no_iface_left)
+					return 0;
 			} else if (tag == EV_CONTROL) {
 				control_server_handle(d->control);
 			} else if (tag == EV_METRICS) {
@@ -562,8 +583,8 @@ int main(int argc, char **argv)
 		log_info("Prometheus metrics on http://%s/metrics", d.opts->metrics_listen);
 	d.ran = true;
 	sig = run(&d);
-	log_info("%s: shutting down", strsignal(sig));
+	log_info("%s: shutting down", sig ? strsignal(sig) : "no interface left");
 	teardown(&d);
 	free(d.opts);
-	return 0;
+	return sig ? 0 : 1;
 }
