@@ -20,8 +20,11 @@
 #     16 KiB tmpfs in a private mount namespace: reflection goes on and the
 #     daemon does not spin.
 #
-# A step of the system clock is not done here (the machine is shared): see
-# test_session_table's clock-step test and README "Hardening".
+# The system clock is never stepped here (the machine is shared); clock
+# steps are injected in unit tests instead: test_clock (the offset published
+# to the XDP program), test_auth_reflect test_clock_step (T2/T3 of the
+# AF_XDP/socket path, NTP era 1) and test_session_table test_clock_step
+# (stop deadlines and REFWAIT).  See README "Hardening".
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
