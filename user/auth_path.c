@@ -31,6 +31,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
+#include <openssl/crypto.h>
 
 #include "auth_path.h"
 #include "auth_reflect.h"
@@ -1179,7 +1180,7 @@ int auth_path_stop(struct auth_path *p, const __u8 sid[16], __u64 stop_deadline_
 
 static void entry_free(struct auth_entry *e)
 {
-	explicit_bzero(e, sizeof(*e)); /* the session keys */
+	OPENSSL_cleanse(e, sizeof(*e)); /* the session keys */
 	free(e);
 }
 

@@ -96,6 +96,15 @@ static void raise_nofile_limit(const struct xtwampd_opts *o)
 			(unsigned long long)rl.rlim_cur);
 }
 
+/* At start and on every SIGHUP that re-reads the file. */
+static void warn_loose_keys(const struct tw_keyring *keys, const char *path)
+{
+	if (keys->loose_permissions)
+		log_warn("--keys %s can be read or written by group or others: the shared secrets "
+			 "should be private (chmod 600 %s)",
+			 path, path);
+}
+
 static int load_keys(struct daemon *d)
 {
 	char err[512];
@@ -113,10 +122,7 @@ static int load_keys(struct daemon *d)
 		return rc;
 	}
 	d->have_keys = true;
-	if (d->keys.loose_permissions)
-		log_warn("--keys %s can be read by group or others: the shared secrets should be "
-			 "private (chmod 600 %s)",
-			 d->opts->keys_path, d->opts->keys_path);
+	warn_loose_keys(&d->keys, d->opts->keys_path);
 	log_info("%zu key%s loaded from %s", d->keys.n_keys, d->keys.n_keys == 1 ? "" : "s",
 		 d->opts->keys_path);
 	return 0;
@@ -378,6 +384,7 @@ static void reload(struct daemon *d)
 			tw_keyring_free(&d->keys);
 		d->keys = keys;
 		d->have_keys = true;
+		warn_loose_keys(&d->keys, n->keys_path);
 	}
 	fixed = needs_restart(o, n);
 	if (*fixed)

@@ -248,8 +248,11 @@ fi
 xt_stop_daemon
 
 # ---- default limits: one address opening far more than it may ------------
-xt_section "per-client connection limit (default 16)"
-xt_start_daemon generic || xt_finish
+xt_section "per-client connection limit (default 16); a key file others can read"
+LOOSE_KEYS=$XT_WORK/loose-keys
+printf 'alice %s\n' "$SECRET" >"$LOOSE_KEYS"
+chmod 644 "$LOOSE_KEYS"
+xt_start_daemon generic --keys "$LOOSE_KEYS" || xt_finish
 lim_out=$XT_WORK/limit.out
 xt_in_s python3 "$HOSTILE" slowloris "$ADDR4_R" 862 100 2 >"$lim_out" 2>&1
 xt_log "100 connections from one address: $(tr '\n' ';' <"$lim_out")"
@@ -263,7 +266,30 @@ else
 	xt_indent "$XT_DAEMON_LOG" 20
 fi
 good_ping "right after the per-client flood"
+# The warning comes at start and again when SIGHUP re-reads the file.
+kill -HUP "$XT_DAEMON_PID"
+for ((i = 0; i < 30; i++)); do
+	grep -q 'SIGHUP\|reloaded\|re-read' "$XT_DAEMON_LOG" && break
+	sleep 0.1
+done
+nwarn=$(grep -c 'can be read or written by group or others' "$XT_DAEMON_LOG")
+if ((nwarn == 2)); then
+	xt_ok "key file mode 0644 warned about at start and on SIGHUP"
+else
+	xt_fail "key file mode 0644: $nwarn warnings (expected 2)"
+	xt_indent "$XT_DAEMON_LOG" 10
+fi
 xt_stop_daemon
+
+# Secrets never reach a log: the shared secrets of every key file used, in
+# the daemon's logs (-v) and the clients' output.
+leaks=$(grep -l -i -e "$SECRET" -e 00112233445566778899aabbccddeeff \
+	"$XT_WORK"/xtwampd-*.log "$XT_WORK"/good.*.out "$XT_WORK"/wrongkeys.out 2>/dev/null)
+if [[ -z $leaks ]]; then
+	xt_ok "no shared secret in $(ls "$XT_WORK"/xtwampd-*.log "$XT_WORK"/good.*.out | wc -l) logs and outputs"
+else
+	xt_fail "a shared secret appears in: $leaks"
+fi
 
 # ---- the client against a hostile server: oversized Count ---------------
 xt_section "client: oversized PBKDF2 Count"
