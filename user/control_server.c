@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
@@ -69,6 +70,8 @@ struct cs_conn {
  * into two log lines (RFC 8545 §6 DoS); the counters stay exact.
  */
 #define CS_CONN_LOG_BURST 20
+/* Closed connections after which an idle server hands freed heap back. */
+#define CS_TRIM_AFTER_CLOSES 64
 struct cs_log_budget {
 	__u64 window_ns; /* start of the current interval; 0 = none yet */
 	__u32 lines;	 /* logged in it */
@@ -86,6 +89,7 @@ struct control_server {
 	struct control_server_stats stats;
 	struct st_log_limit refusal_log[CS_REFUSE__COUNT];
 	struct cs_log_budget conn_log;
+	__u32 closes_since_trim; /* see control_server_tick() */
 };
 
 static const char *const refusal_names[] = {
@@ -323,6 +327,7 @@ static void conn_close(struct cs_conn *c, enum cs_close why, enum ctl_close_reas
 	ctl_conn_free(c->ctl);
 	s->stats.closed[why]++;
 	s->stats.open--;
+	s->closes_since_trim++;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -761,6 +766,15 @@ void control_server_tick(struct control_server *s)
 	struct cs_conn *c, *next;
 
 	conn_log_flush(s, t, false);
+	/*
+	 * After a burst of connections (a flood, or just a busy hour) the
+	 * freed connection state sits in malloc's arenas; once none is open,
+	 * give it back so RSS returns to its idle size.
+	 */
+	if (!s->stats.open && s->closes_since_trim >= CS_TRIM_AFTER_CLOSES) {
+		malloc_trim(0);
+		s->closes_since_trim = 0;
+	}
 	for (c = s->conns; c; c = next) {
 		next = c->next;
 		/* RFC 5357 §3.1: SERVWAIT is suspended while sessions run. */

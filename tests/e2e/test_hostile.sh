@@ -185,7 +185,7 @@ fi
 rss1=$(rss_kb)
 fd1=$(fds)
 xt_log "xtwampd end: RSS ${rss1} kB, ${fd1} fds (start ${rss0} kB, ${fd0} fds)"
-if [[ -n $rss0 && -n $rss1 ]] && ((rss1 < rss0 + 65536)); then
+if [[ -n $rss0 && -n $rss1 ]] && ((rss1 < rss0 + 8192)); then
 	xt_ok "RSS bounded: ${rss0} -> ${rss1} kB"
 else
 	xt_fail "RSS grew: ${rss0:-?} -> ${rss1:-?} kB"
