@@ -252,9 +252,10 @@ xt_section "per-client connection limit (default 16); a key file others can read
 LOOSE_KEYS=$XT_WORK/loose-keys
 printf 'alice %s\n' "$SECRET" >"$LOOSE_KEYS"
 chmod 644 "$LOOSE_KEYS"
-xt_start_daemon generic --keys "$LOOSE_KEYS" || xt_finish
+xt_start_daemon generic --keys "$LOOSE_KEYS" --servwait 2 || xt_finish
 lim_out=$XT_WORK/limit.out
-xt_in_s python3 "$HOSTILE" slowloris "$ADDR4_R" 862 100 2 >"$lim_out" 2>&1
+# Held 4 s: --servwait 2 must close the 16 let in (idle or stuck mid-message).
+xt_in_s python3 "$HOSTILE" slowloris "$ADDR4_R" 862 100 4 >"$lim_out" 2>&1
 xt_log "100 connections from one address: $(tr '\n' ';' <"$lim_out")"
 xt_stats_json "$XT_WORK/stats3.json"
 lim=$(daemon_metric "$XT_WORK/stats3.json" control_connections_refused_total limit_client)
@@ -264,6 +265,13 @@ if ((${lim:-0} >= 80 && nlim >= 1 && nlim <= 2)); then
 else
 	xt_fail "per-client limit: refused counter '${lim}', $nlim log lines"
 	xt_indent "$XT_DAEMON_LOG" 20
+fi
+idle=$(daemon_metric "$XT_WORK/stats3.json" control_connections_closed_total servwait)
+stalled=$(daemon_metric "$XT_WORK/stats3.json" control_connections_closed_total stalled_message)
+if grep -q '^still_open_after_hold 0$' "$lim_out" && ((${idle:-0} + ${stalled:-0} >= 16)); then
+	xt_ok "--servwait 2 closed the held connections: $idle idle, $stalled stuck mid-message"
+else
+	xt_fail "--servwait 2: closed ${idle:-?} idle, ${stalled:-?} stalled; $(tail -n 1 "$lim_out")"
 fi
 good_ping "right after the per-client flood"
 # The warning comes at start and again when SIGHUP re-reads the file.
