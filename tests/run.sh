@@ -3,7 +3,7 @@
 #
 # run.sh - run xtwamp's tests and summarise them.
 #
-# Usage: tests/run.sh [-v] [lint|unit|xdp|e2e|fuzz-short|sanitize|all]...
+# Usage: tests/run.sh [-v] [lint|unit|xdp|e2e|fuzz-short|sanitize|valgrind|all]...
 #        (default: all)
 #
 #   lint  clang-format --dry-run --Werror over the C sources (.clang-format)
@@ -13,7 +13,7 @@
 #   fuzz-short  build/tests/xdp_fuzz (FUZZ_SHORT_FRAMES frames) and each
 #         libFuzzer target of build-fuzz/ for FUZZ_SHORT_SECONDS
 #   sanitize  build-asan/tests/test_*: the unit tests under ASan + UBSan
-#   valgrind  xtwampd's start/session/stop cycle under valgrind (not in all)
+#   valgrind  xtwampd's start/session/stop cycle under valgrind (~10 s)
 #
 # Each test prints PASS, FAIL or SKIP with its name; exit status 77 means
 # SKIP (the test's last line says why).  A failing test's output is shown;
@@ -232,7 +232,7 @@ for arg in "$@"; do
 	case $arg in
 	-v) VERBOSE=1 ;;
 	lint | unit | xdp | e2e | fuzz-short | sanitize | valgrind) suites+=("$arg") ;;
-	all) suites+=(lint unit xdp fuzz-short sanitize e2e) ;;
+	all) suites+=(lint unit xdp fuzz-short sanitize valgrind e2e) ;;
 	-h | --help)
 		sed -n '4,22p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
@@ -243,7 +243,7 @@ for arg in "$@"; do
 		;;
 	esac
 done
-((${#suites[@]})) || suites=(lint unit xdp fuzz-short sanitize e2e)
+((${#suites[@]})) || suites=(lint unit xdp fuzz-short sanitize valgrind e2e)
 
 for s in "${suites[@]}"; do
 	echo "== $s"

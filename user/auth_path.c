@@ -31,6 +31,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
+#include <openssl/crypto.h>
 
 #include "auth_path.h"
 #include "auth_reflect.h"
@@ -1179,7 +1180,7 @@ int auth_path_stop(struct auth_path *p, const __u8 sid[16], __u64 stop_deadline_
 
 static void entry_free(struct auth_entry *e)
 {
-	explicit_bzero(e, sizeof(*e)); /* the session keys */
+	OPENSSL_cleanse(e, sizeof(*e)); /* the session keys */
 	free(e);
 }
 
@@ -1289,6 +1290,19 @@ void auth_path_af_xdp_info(const struct auth_path *p, int *ifaces, int *queues, 
 		*queues = nq;
 	if (zerocopy)
 		*zerocopy = nz;
+}
+
+void auth_path_iface_gone(struct auth_path *p, int ifindex)
+{
+	int i;
+
+	for (i = 0; p && i < p->n_ifs; i++) {
+		if (p->ifs[i].ifindex != ifindex || !p->ifs[i].af_xdp)
+			continue;
+		/* Unbound sockets and their UMEM: nothing can arrive on them again. */
+		drop_iface_queues(p, i);
+		log_info("AF_XDP queues of the deleted interface (ifindex %d) closed", ifindex);
+	}
 }
 
 void auth_path_close(struct auth_path *p)

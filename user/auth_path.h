@@ -146,4 +146,7 @@ int auth_path_session_stats(const struct auth_path *p, const __u8 sid[16],
 void auth_path_af_xdp_info(const struct auth_path *p, int *ifaces, int *queues, int *zerocopy);
 void auth_path_close(struct auth_path *p);
 
+/* The interface with this index was deleted: close its AF_XDP queues. */
+void auth_path_iface_gone(struct auth_path *p, int ifindex);
+
 #endif /* XTWAMP_AUTH_PATH_H */

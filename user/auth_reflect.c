@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <openssl/crypto.h>
 
 #include "auth_reflect.h"
 #include "xtwamp_wire.h"
@@ -75,7 +76,8 @@ int auth_reflect_build(__u32 mode, const struct tw_test_keys *keys, const __u8 *
 		memmove(reply + sizeof(hdr), req + sizeof(plain), pad);
 	memcpy(reply, &hdr, sizeof(hdr));
 	*reply_len = len;
-	memset(&plain, 0, sizeof(plain));
+	/* Decrypted sender fields: a plain memset here is a dead store the compiler may drop. */
+	OPENSSL_cleanse(&plain, sizeof(plain));
 	return 0;
 }
 

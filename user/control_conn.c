@@ -506,6 +506,16 @@ static __u8 check_request(struct ctl_conn *c, const struct xt_request_tw_session
 	}
 	req->sender_port = ntohs(m->sender_port);
 	req->receiver_port = ntohs(m->receiver_port);
+	/*
+	 * Never hand a privileged UDP port to a session: the reflector binds
+	 * the port it grants so nothing else can take it, and any peer allowed
+	 * to open a session could otherwise hold e.g. 53 or 123 away from the
+	 * service that owns it.  Asking for 0 makes the owner pick one from its
+	 * dynamic range, which the client gets as an alternate port (RFC 5357
+	 * §3.5 lets the Server suggest one).
+	 */
+	if (req->receiver_port < CTL_MIN_RECEIVER_PORT)
+		req->receiver_port = 0;
 	req->padding_length = ntohl(m->padding_length);
 	req->start_time_ntp = (__u64)ntohl(m->start_time.sec) << 32 | ntohl(m->start_time.frac);
 	req->timeout_ns = ntp_interval_ns(&m->timeout);

@@ -35,6 +35,8 @@ struct ctl_conn;
 
 /* Largest Number of Sessions accepted in Start-N/Stop-N (RFC 5938); more closes. */
 #define CTL_MAX_N_SESSIONS 1024
+/* Receiver ports below this are never granted; the owner picks another one. */
+#define CTL_MIN_RECEIVER_PORT 1024
 /*
  * Output queue bounds.  Stop reading from the client while more than
  * CTL_OUTPUT_HIGH_WATER octets wait to be sent (TCP then throttles it); a
@@ -60,7 +62,7 @@ struct ctl_session_request {
 	union xt_addr sender_addr;   /* zero in the request => the control peer's address */
 	union xt_addr receiver_addr; /* zero in the request => our address on this connection */
 	__u16 sender_port;	     /* host order */
-	__u16 receiver_port;	     /* host order; 0 = server chooses */
+	__u16 receiver_port;	     /* host order; 0 = server chooses (also for < 1024) */
 	__u32 padding_length;
 	__u64 start_time_ntp;	      /* NTP64 */
 	__u64 timeout_ns;	      /* Timeout field converted to ns */

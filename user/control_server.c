@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
@@ -62,6 +63,21 @@ struct cs_conn {
 	bool mid_message;
 };
 
+/*
+ * "connected" / "closed" lines: at most CS_CONN_LOG_BURST per
+ * ST_LOG_INTERVAL_NS, then one line saying how many were left out.  A
+ * client opening and dropping connections in a loop must not turn each one
+ * into two log lines (RFC 8545 §6 DoS); the counters stay exact.
+ */
+#define CS_CONN_LOG_BURST 20
+/* Closed connections after which an idle server hands freed heap back. */
+#define CS_TRIM_AFTER_CLOSES 64
+struct cs_log_budget {
+	__u64 window_ns; /* start of the current interval; 0 = none yet */
+	__u32 lines;	 /* logged in it */
+	__u64 suppressed;
+};
+
 struct control_server {
 	struct control_server_config cfg;
 	struct ctl_conn_config ctl_cfg;
@@ -72,6 +88,8 @@ struct control_server {
 	struct cs_conn *conns;
 	struct control_server_stats stats;
 	struct st_log_limit refusal_log[CS_REFUSE__COUNT];
+	struct cs_log_budget conn_log;
+	__u32 closes_since_trim; /* see control_server_tick() */
 };
 
 static const char *const refusal_names[] = {
@@ -247,6 +265,37 @@ static const char *server_reason_str(enum cs_close why)
  * sent once, without waiting; unread input is drained first so the kernel
  * ends with FIN rather than a reset that could discard that answer.
  */
+/* Report what the last interval left out; force: at shutdown, whatever the time. */
+static void conn_log_flush(struct control_server *s, __u64 t, bool force)
+{
+	struct cs_log_budget *b = &s->conn_log;
+
+	if (!force && b->window_ns && t - b->window_ns < ST_LOG_INTERVAL_NS)
+		return;
+	if (b->suppressed)
+		log_info("control: %llu connection open/close lines left out in the last %llu s "
+			 "(at most %u per interval); `xtwamp stats` counts every connection",
+			 (unsigned long long)b->suppressed,
+			 (unsigned long long)((t - b->window_ns) / 1000000000ULL),
+			 CS_CONN_LOG_BURST);
+	b->window_ns = t;
+	b->lines = 0;
+	b->suppressed = 0;
+}
+
+static bool conn_log_ok(struct control_server *s)
+{
+	struct cs_log_budget *b = &s->conn_log;
+
+	conn_log_flush(s, now(s), false);
+	if (b->lines >= CS_CONN_LOG_BURST) {
+		b->suppressed++;
+		return false;
+	}
+	b->lines++;
+	return true;
+}
+
 static void conn_close(struct cs_conn *c, enum cs_close why, enum ctl_close_reason ctl_why)
 {
 	struct control_server *s = c->srv;
@@ -266,15 +315,19 @@ static void conn_close(struct cs_conn *c, enum cs_close why, enum ctl_close_reas
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 
-	log_info("control: %s closed: %s%s%s (after %llu s; %u session%s accepted)", c->peer,
-		 why < CS_CLOSE_SERVWAIT ? ctl_close_reason_str(ctl_why) : server_reason_str(why),
-		 detail && *detail ? ": " : "", detail ? detail : "",
-		 (unsigned long long)((now(s) - c->opened_ns) / 1000000000ULL),
-		 c->sessions_accepted, c->sessions_accepted == 1 ? "" : "s");
+	if (conn_log_ok(s))
+		log_info("control: %s closed: %s%s%s (after %llu s; %u session%s accepted)",
+			 c->peer,
+			 why < CS_CLOSE_SERVWAIT ? ctl_close_reason_str(ctl_why) :
+						   server_reason_str(why),
+			 detail && *detail ? ": " : "", detail ? detail : "",
+			 (unsigned long long)((now(s) - c->opened_ns) / 1000000000ULL),
+			 c->sessions_accepted, c->sessions_accepted == 1 ? "" : "s");
 	session_table_close_owner(s->cfg.sessions, &c->owner);
 	ctl_conn_free(c->ctl);
 	s->stats.closed[why]++;
 	s->stats.open--;
+	s->closes_since_trim++;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -529,9 +582,12 @@ static void conn_open(struct control_server *s, int fd, const struct sockaddr_st
 	s->conns = c;
 	s->stats.accepted++;
 	s->stats.open++;
-	log_info("control: %s connected%s (%u open)", name,
-		 auth_only ? "; offered authenticated/encrypted modes only (--require-auth)" : "",
-		 s->stats.open);
+	if (conn_log_ok(s))
+		log_info("control: %s connected%s (%u open)", name,
+			 auth_only ?
+				 "; offered authenticated/encrypted modes only (--require-auth)" :
+				 "",
+			 s->stats.open);
 	if (conn_flush(c)) /* the Server-Greeting */
 		conn_close(c, CS_CLOSE_IO_ERROR, CTL_OPEN);
 }
@@ -709,6 +765,16 @@ void control_server_tick(struct control_server *s)
 	__u64 t = now(s), servwait = (__u64)s->cfg.opts->servwait_s * 1000000000ULL, from;
 	struct cs_conn *c, *next;
 
+	conn_log_flush(s, t, false);
+	/*
+	 * After a burst of connections (a flood, or just a busy hour) the
+	 * freed connection state sits in malloc's arenas; once none is open,
+	 * give it back so RSS returns to its idle size.
+	 */
+	if (!s->stats.open && s->closes_since_trim >= CS_TRIM_AFTER_CLOSES) {
+		malloc_trim(0);
+		s->closes_since_trim = 0;
+	}
 	for (c = s->conns; c; c = next) {
 		next = c->next;
 		/* RFC 5357 §3.1: SERVWAIT is suspended while sessions run. */
@@ -790,6 +856,7 @@ void control_server_close(struct control_server *s)
 		return;
 	while (s->conns)
 		conn_close(s->conns, CS_CLOSE_SHUTDOWN, CTL_OPEN);
+	conn_log_flush(s, now(s), true);
 	for (i = 0; i < s->n_listeners; i++)
 		close(s->listeners[i].fd);
 	if (s->epfd >= 0)

@@ -816,6 +816,44 @@ int loader_reserve_ports(struct xt_loader *l, const struct xtwampd_opts *o)
 	return 0;
 }
 
+void loader_check_pins(struct xt_loader *l)
+{
+	if (!l->pinned || l->pins_lost || is_bpffs(l->pin_path))
+		return;
+	l->pins_lost = true;
+	log_error("pin directory %s is no longer on a bpf file system (bpffs unmounted?): "
+		  "reflection goes on, but `xtwamp stats` and a restarted xtwampd cannot find "
+		  "this one's maps and links; restart xtwampd once bpffs is back",
+		  l->pin_path);
+}
+
+int loader_check_ifaces(struct xt_loader *l, void (*on_gone)(void *ctx, int ifindex), void *ctx)
+{
+	char name[IF_NAMESIZE];
+	int i, left = 0;
+
+	for (i = 0; i < l->n_ifaces; i++) {
+		struct xt_attached_iface *ifc = &l->ifaces[i];
+
+		/*
+		 * Only ENXIO means deleted; a renamed interface keeps its index
+		 * (and its program).  Indexes are allocated cyclically, so a new
+		 * device does not take over a deleted one's at once.
+		 */
+		if (!ifc->gone && !if_indextoname((unsigned int)ifc->ifindex, name) &&
+		    errno == ENXIO) {
+			ifc->gone = true;
+			log_error("%s: interface deleted while attached (ifindex %d); its XDP "
+				  "program went with it, nothing is reflected there any more",
+				  ifc->name, ifc->ifindex);
+			if (on_gone)
+				on_gone(ctx, ifc->ifindex);
+		}
+		left += !ifc->gone;
+	}
+	return left;
+}
+
 void loader_close(struct xt_loader *l)
 {
 	struct bpf_map *map;
@@ -831,13 +869,17 @@ void loader_close(struct xt_loader *l)
 		if (ifc->link_fd >= 0)
 			close(ifc->link_fd);
 		xtwamp__destroy(ifc->hw_skel);
-		log_info("%s: detached", ifc->name);
+		if (ifc->gone)
+			log_info("%s: was deleted while attached: nothing to detach", ifc->name);
+		else
+			log_info("%s: detached", ifc->name);
 	}
 	l->n_ifaces = 0;
 	for (i = 0; i < l->n_port_fds; i++)
 		close(l->port_fds[i]);
 	l->n_port_fds = 0;
-	if (l->skel && l->pinned) {
+	/* Gone with an unmounted bpffs: nothing to unpin (or a stranger's files). */
+	if (l->skel && l->pinned && !l->pins_lost) {
 		bpf_object__for_each_map(map, l->skel->obj)
 		{
 			if (bpf_map__is_internal(map))

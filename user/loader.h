@@ -23,6 +23,7 @@ struct xt_attached_iface {
 	bool hw_timestamps; /* device-bound program that asks the NIC for T2 */
 	int link_fd;
 	struct xtwamp *hw_skel; /* the device-bound program, or NULL (shared one) */
+	bool gone;		/* the interface was deleted while attached */
 };
 
 struct xt_loader {
@@ -30,6 +31,7 @@ struct xt_loader {
 	char pin_path[256];
 	int lock_fd;
 	bool pinned;
+	bool pins_lost; /* the pin directory left bpffs (unmounted) while running */
 	struct xt_attached_iface ifaces[XT_MAX_IFACES];
 	int n_ifaces;
 	int port_fds[XT_MAX_PORTS * 2]; /* sockets that reserve the test ports */
@@ -84,6 +86,20 @@ int loader_sync_allow(struct xt_loader *l, const struct xtwampd_opts *o);
 
 /* Detach, unpin, unload; safe on a partly opened loader. */
 void loader_close(struct xt_loader *l);
+
+/*
+ * Notice interfaces deleted while attached (their program went with them):
+ * each is logged once, marked gone and passed to on_gone (may be NULL).
+ * Returns how many interfaces are still there.
+ */
+int loader_check_ifaces(struct xt_loader *l, void (*on_gone)(void *ctx, int ifindex), void *ctx);
+
+/*
+ * Notice (and log once) that the pin directory is no longer on bpffs, e.g.
+ * its bpffs was unmounted: reflection goes on from the daemon's own
+ * references, but `xtwamp stats` and a restarted daemon cannot find it.
+ */
+void loader_check_pins(struct xt_loader *l);
 
 /* Bind the UDP test ports so no other program takes them (v4 and v6). */
 int loader_reserve_ports(struct xt_loader *l, const struct xtwampd_opts *o);

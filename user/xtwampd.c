@@ -61,7 +61,8 @@ struct daemon {
 	int epfd, sigfd, timerfd;
 	int auth_fds[4];
 	int n_auth_fds;
-	bool ran; /* reached "ready": the counters are worth a log line */
+	bool ran;	    /* reached "ready": the counters are worth a log line */
+	bool no_iface_left; /* every --iface was deleted: run() ends, exit status 1 */
 };
 
 /*
@@ -95,6 +96,15 @@ static void raise_nofile_limit(const struct xtwampd_opts *o)
 			(unsigned long long)rl.rlim_cur);
 }
 
+/* At start and on every SIGHUP that re-reads the file. */
+static void warn_loose_keys(const struct tw_keyring *keys, const char *path)
+{
+	if (keys->loose_permissions)
+		log_warn("--keys %s can be read or written by group or others: the shared secrets "
+			 "should be private (chmod 600 %s)",
+			 path, path);
+}
+
 static int load_keys(struct daemon *d)
 {
 	char err[512];
@@ -112,10 +122,7 @@ static int load_keys(struct daemon *d)
 		return rc;
 	}
 	d->have_keys = true;
-	if (d->keys.loose_permissions)
-		log_warn("--keys %s can be read by group or others: the shared secrets should be "
-			 "private (chmod 600 %s)",
-			 d->opts->keys_path, d->opts->keys_path);
+	warn_loose_keys(&d->keys, d->opts->keys_path);
 	log_info("%zu key%s loaded from %s", d->keys.n_keys, d->keys.n_keys == 1 ? "" : "s",
 		 d->opts->keys_path);
 	return 0;
@@ -279,13 +286,31 @@ static void publish_state(struct daemon *d)
 	}
 }
 
-/* The 1 s tick: clock, sessions, control timers. */
+static void iface_gone(void *ctx, int ifindex)
+{
+	struct daemon *d = ctx;
+
+	auth_path_iface_gone(d->auth, ifindex);
+}
+
+/* The 1 s tick: interfaces, clock, sessions, control timers. */
 static void on_timer(struct daemon *d)
 {
 	__u64 expirations;
 
 	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
+	/*
+	 * A deleted interface takes its program along; the others keep
+	 * reflecting.  With none left there is nothing to serve: stop cleanly
+	 * and exit 1, so a service manager's restart policy decides.
+	 */
+	if (!loader_check_ifaces(&d->loader, iface_gone, d)) {
+		log_error("no --iface left to reflect on (all deleted); exiting");
+		d->no_iface_left = true;
+		return;
+	}
+	loader_check_pins(&d->loader);
 	if (loader_refresh_clock(&d->loader))
 		log_warn("clock refresh failed; replies keep the previous Error Estimate");
 	if (d->sessions)
@@ -359,6 +384,7 @@ static void reload(struct daemon *d)
 			tw_keyring_free(&d->keys);
 		d->keys = keys;
 		d->have_keys = true;
+		warn_loose_keys(&d->keys, n->keys_path);
 	}
 	fixed = needs_restart(o, n);
 	if (*fixed)
@@ -396,7 +422,7 @@ static void reload(struct daemon *d)
 		 o->max_connections, o->max_sessions, d->have_keys ? ", keys re-read" : "");
 }
 
-/* Run until a signal; returns the signal number. */
+/* Run until a signal; returns the signal number, 0 when no interface is left. */
 static int run(struct daemon *d)
 {
 	struct epoll_event ev[16];
@@ -423,6 +449,8 @@ static int run(struct daemon *d)
 					return (int)si.ssi_signo;
 			} else if (tag == EV_TIMER) {
 				on_timer(d);
+				if (d->no_iface_left)
+					return 0;
 			} else if (tag == EV_CONTROL) {
 				control_server_handle(d->control);
 			} else if (tag == EV_METRICS) {
@@ -562,8 +590,8 @@ int main(int argc, char **argv)
 		log_info("Prometheus metrics on http://%s/metrics", d.opts->metrics_listen);
 	d.ran = true;
 	sig = run(&d);
-	log_info("%s: shutting down", strsignal(sig));
+	log_info("%s: shutting down", sig ? strsignal(sig) : "no interface left");
 	teardown(&d);
 	free(d.opts);
-	return 0;
+	return sig ? 0 : 1;
 }

@@ -91,8 +91,11 @@ def slowloris(host, port, n, hold):
     alive = 0
     for s in conns:
         s.setblocking(False)
+        # Unread data (a greeting never read) comes before the server's FIN.
         try:
-            alive += s.recv(1) != b""
+            for _ in range(64):
+                if s.recv(4096) == b"":
+                    break
         except BlockingIOError:
             alive += 1
         except OSError:
@@ -118,8 +121,14 @@ def requests(host, port, n):
         for i in range(n):
             s.sendall(request(ports[i % len(ports)]))
             a = recv_exact(s, 48)
-            accepts[a[1]] = accepts.get(a[1], 0) + 1
-            if a[1] == 0:
+            # Accept-Session: Accept, MBZ, Port, SID (RFC 4656 3.5).
+            port = struct.unpack(">H", a[2:4])[0]
+            want = ports[i % len(ports)]
+            key = f"{a[0]}" if a[0] else ("0/same" if port == want else "0/alt")
+            if a[0] == 0 and port < 1024:
+                key = f"0/privileged-{port}"
+            accepts[key] = accepts.get(key, 0) + 1
+            if a[0] == 0:
                 sids.append(a[4:20])
     except (ConnectionError, OSError) as e:
         print(f"connection ended after {sum(accepts.values())} requests: {e}", flush=True)

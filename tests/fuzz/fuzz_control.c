@@ -53,7 +53,8 @@ static void own_request(void *owner, struct ctl_conn *c, const struct ctl_sessio
 
 	(void)c;
 	memset(rep, 0, sizeof(*rep));
-	rep->accept = req->receiver_port == 1 ? XT_ACCEPT_FAILURE : XT_ACCEPT_OK;
+	/* Privileged ports arrive as 0 (control_conn.c): refuse an odd one instead. */
+	rep->accept = req->receiver_port == 1025 ? XT_ACCEPT_FAILURE : XT_ACCEPT_OK;
 	rep->port = req->receiver_port ? req->receiver_port : 50000;
 	rep->sid[0] = 0xc0;
 	rep->sid[15] = ++o->next;

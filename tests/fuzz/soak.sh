@@ -5,7 +5,8 @@
 # negotiated sessions for SOAK_SECONDS (600), in the e2e test bed.  Prints
 # xtwampd's RSS, open fds, the map occupancy (sessions, flows) and the drop
 # counters once the sessions run and again just before they end; fails if
-# RSS grew by more than SOAK_RSS_SLACK_KB, fds grew, or sessions leaked.
+# RSS grew by more than SOAK_RSS_SLACK_KB, fds grew, the sessions map changed
+# or drops appeared.
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -34,7 +35,7 @@ c = d.get("counters") or {}
 drops = {k: v for k, v in c.items() if k.startswith("drop_") and v}
 print(f"# soak {when}: RSS {rss} kB, fds {fds}, sessions {d.get('sessions')}, "
       f"flows {d.get('flows')}, reflected {c.get('reflected_total')}, drops {drops or 0}")
-print(f"{rss} {fds} {d.get('sessions')}")
+print(f"{rss} {fds} {d.get('sessions')} {sum(drops.values())}")
 PY
 }
 
@@ -44,9 +45,9 @@ xt_in_s "$XTWAMP" ping "$ADDR4_R" --sessions "$N" --duration "$SECS" -i 0.1 -W 1
 	--session-timeout 1 >"$out" 2>&1 &
 ping_pid=$!
 sleep 10
-read -r rss0 fd0 sess0 < <(snapshot start | tee /dev/stderr | tail -n 1)
+read -r rss0 fd0 sess0 drop0 < <(snapshot start | tee /dev/stderr | tail -n 1)
 sleep $((SECS > 30 ? SECS - 20 : 10))
-read -r rss1 fd1 sess1 < <(snapshot end | tee /dev/stderr | tail -n 1)
+read -r rss1 fd1 sess1 drop1 < <(snapshot end | tee /dev/stderr | tail -n 1)
 wait "$ping_pid"
 rc=$?
 tail -n 5 "$out" | sed 's/^/# /'
@@ -56,5 +57,9 @@ tail -n 5 "$out" | sed 's/^/# /'
 	xt_fail "sessions map held '$sess0' sessions, expected $N"
 ((rss1 <= rss0 + SLACK)) && xt_ok "RSS $rss0 -> $rss1 kB" || xt_fail "RSS grew: $rss0 -> $rss1 kB"
 ((fd1 <= fd0)) && xt_ok "fds $fd0 -> $fd1" || xt_fail "fds grew: $fd0 -> $fd1"
+[[ $sess1 == "$sess0" ]] && xt_ok "sessions map $sess0 -> $sess1" ||
+	xt_fail "sessions map changed: $sess0 -> $sess1"
+# Well-formed traffic, no rate limit: no drop at all, so none may appear.
+((drop1 == drop0)) && xt_ok "drops $drop0 -> $drop1" || xt_fail "drops grew: $drop0 -> $drop1"
 xt_stop_daemon
 xt_finish

@@ -26,7 +26,8 @@ XTWAMPD=$XT_WORK/xtwampd-valgrind
 cat >"$XTWAMPD" <<WRAP
 #!/bin/sh
 exec valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-	--show-leak-kinds=definite --log-file="$VG_LOG" "$REAL" "\$@"
+	--show-leak-kinds=definite --suppressions="$XT_ROOT/tests/fuzz/valgrind.supp" \
+	--log-file="$VG_LOG" "$REAL" "\$@"
 WRAP
 chmod +x "$XTWAMPD"
 XT_READY_TIMEOUT=120

@@ -357,6 +357,66 @@ static void test_t3_coverage(void **state)
 			 -EBADMSG);
 }
 
+/* The reflector's clock as a test steps it: auth_reflect_seal() reads it for T3. */
+static __u64 stepped_now;
+
+static __u64 stepped_clock(void)
+{
+	return stepped_now;
+}
+
+/*
+ * Test a clock step between receive (T2) and send (T3), as settimeofday()
+ * or an NTP step would make one: back an hour, forward an hour, and forward
+ * across the NTP era boundary (2036-02-07 06:28:16 UTC, NTP seconds wrap to
+ * 0).  T3 follows the new clock exactly, T2 stays what was received, the
+ * reply still opens (HMAC, and decryption in encrypted mode), nothing else
+ * moves.  The system clock is never touched: the step is injected.
+ */
+static void test_clock_step(void **state)
+{
+	static const __u32 modes[] = { XT_MODE_AUTHENTICATED, XT_MODE_ENCRYPTED };
+	const __u64 era1_ns = 2085978496ULL * XT_NSEC_PER_SEC; /* NTP 2^32 s */
+	const struct {
+		__u64 t2, t3;
+	} steps[] = {
+		{ T2_NS, T2_NS - 3600 * XT_NSEC_PER_SEC + 5000 },
+		{ T2_NS, T2_NS + 3600 * XT_NSEC_PER_SEC + 5000 },
+		{ era1_ns - 1000, era1_ns + 3600 * XT_NSEC_PER_SEC },
+		{ era1_ns + 1000, era1_ns - 1 },
+	};
+	__u8 req[48], reply[112];
+	struct auth_reflect_rx rx = rx_default;
+	size_t reply_len, i, m;
+	__u64 t3;
+
+	(void)state;
+	for (m = 0; m < 2; m++) {
+		for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+			make_request(modes[m], (__u32)i, req, sizeof(req));
+			rx.t2_realtime_ns = steps[i].t2;
+			assert_int_equal(auth_reflect_build(modes[m], &keys, req, sizeof(req), &rx,
+							    reply, sizeof(reply), &reply_len),
+					 0);
+			stepped_now = steps[i].t3;
+			assert_int_equal(auth_reflect_seal(modes[m], &keys, reply, reply_len,
+							   stepped_clock, &t3),
+					 0);
+			assert_int_equal(t3, steps[i].t3);
+			assert_int_equal(tw_test_open_reflector(modes[m], &keys, reply, reply_len),
+					 0);
+			assert_int_equal(get32(reply), 7);
+			/* Both decode to the instants given, era 1 included (no wrap). */
+			assert_int_equal(xt_ntp64_to_unix_ns(get64(reply + 16)), steps[i].t3);
+			assert_int_equal(xt_ntp64_to_unix_ns(get64(reply + 32)), steps[i].t2);
+			assert_int_equal(get32(reply + 48), (__u32)i);
+			assert_int_equal(get64(reply + 64), T1_NTP);
+		}
+	}
+	/* Past the era boundary the NTP seconds field restarts from 0. */
+	assert_int_equal(get32(reply + 32) < 3600U, true);
+}
+
 /* AES-128 ECB/CBC(IV 0) decryption of n octets with OpenSSL, no padding. */
 static void aes_decrypt(const EVP_CIPHER *cipher, const __u8 *key, const __u8 *in, __u8 *out, int n)
 {
@@ -796,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_in_place),
 		cmocka_unit_test(test_reflector_sequence),
 		cmocka_unit_test(test_t3_coverage),
+		cmocka_unit_test(test_clock_step),
 		cmocka_unit_test(test_reply_crypto_independent),
 		cmocka_unit_test(test_frame_ipv4),
 		cmocka_unit_test(test_frame_vlan_options),

@@ -963,6 +963,30 @@ static void test_unauth_exchange(void **state)
 	assert_int_equal(t->r, CTL_CLOSE_CLIENT_QUIT);
 }
 
+/*
+ * Test that a privileged Receiver Port (here 53 and 1023) reaches the owner
+ * as 0, "server chooses", while 1024 is passed on as asked.
+ */
+static void test_request_privileged_port(void **state)
+{
+	struct tc *t = *state;
+	struct rq r = rq_default();
+	__u8 acc[48];
+
+	setup_mode(t, M_OPEN);
+	r.rport = 53;
+	request(t, &r, acc);
+	assert_int_equal(acc[0], XT_ACCEPT_OK);
+	assert_int_equal(t->o.req.receiver_port, 0);
+	r.rport = 1023;
+	request(t, &r, acc);
+	assert_int_equal(t->o.req.receiver_port, 0);
+	r.rport = 1024;
+	request(t, &r, acc);
+	assert_int_equal(t->o.req.receiver_port, 1024);
+	assert_int_equal(t->o.requests, 3);
+}
+
 /* Test that an owner's refusal reaches the client with Port 0 and no SID. */
 static void test_owner_refuses(void **state)
 {
@@ -1768,6 +1792,7 @@ int main(void)
 		T(test_setup_truncated),
 		T(test_request_encoding),
 		T(test_unauth_exchange),
+		T(test_request_privileged_port),
 		T(test_owner_refuses),
 		T(test_start_before_request),
 		T(test_request_while_running),

@@ -408,6 +408,55 @@ static void test_refwait(void **state)
 	session_table_free(t);
 }
 
+/*
+ * Test the timers across a step of the clock they read (TAI, the data
+ * path's clock too), injected through now_tai_ns; the system clock is never
+ * stepped.  Back an hour: running sessions are not expired by a wrapped
+ * "now - last packet", and a Stop after the step sets its deadline on the
+ * new clock.  Forward an hour: indistinguishable from an hour passing, so
+ * idle sessions end by REFWAIT, as they would have.
+ */
+static void test_clock_step(void **state)
+{
+	struct session_table *t = new_table(64, 64);
+	struct ctl_session_request req;
+	__u64 saved_now = fake_now;
+	struct st_owner a;
+	int i;
+	(void)state;
+
+	fake_now = 1700000000 * SEC_NS; /* a real TAI reading, an hour back is still > 0 */
+	owner_init(&a, "198.51.100.2", "127.0.0.1");
+	for (i = 0; i < 2; i++) {
+		req = request(&a, 9000 + i, 43000);
+		assert_int_equal(ask(t, &a, &req).accept, XT_ACCEPT_OK);
+	}
+	assert_int_equal(session_table_start(t, &a, NULL, 0, NULL), XT_ACCEPT_OK);
+	fake_now -= 3600 * SEC_NS;
+	session_table_sweep(t);
+	assert_int_equal(map_entries(), 2);
+	assert_int_equal(a.n_active, 2);
+	assert_int_equal(session_table_stop(t, &a, NULL, 0, NULL), XT_ACCEPT_OK);
+	assert_int_equal(map_value(&a, 9000, 43000).stop_deadline_ns, fake_now + 2 * SEC_NS);
+	fake_now += 3 * SEC_NS;
+	session_table_sweep(t);
+	assert_int_equal(map_entries(), 0);
+	assert_int_equal(a.n_sessions, 0);
+
+	req = request(&a, 9002, 43000);
+	assert_int_equal(ask(t, &a, &req).accept, XT_ACCEPT_OK);
+	assert_int_equal(session_table_start(t, &a, NULL, 0, NULL), XT_ACCEPT_OK);
+	fake_now += 3600 * SEC_NS;
+	session_table_sweep(t);
+	assert_int_equal(map_entries(), 0);
+	assert_int_equal(a.n_active, 0);
+	assert_int_equal(a.n_running, 1); /* still counted for Stop-Sessions */
+	assert_int_equal(session_table_stop(t, &a, NULL, 0, NULL), XT_ACCEPT_OK);
+	assert_int_equal(a.n_sessions, 0);
+	session_table_free(t);
+	fake_now = saved_now;
+}
+
 /* Test the limits: the (N+1)th session is refused with RFC 4656 §3.3 values. */
 static void test_limits(void **state)
 {
@@ -737,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_accept_ports_and_close),
 		cmocka_unit_test(test_start_stop_deadline),
 		cmocka_unit_test(test_refwait),
+		cmocka_unit_test(test_clock_step),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_individual),

@@ -21,7 +21,7 @@
 # that the sessions map is empty afterwards and the daemon exits cleanly.
 
 # shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 HOSTILE=$XT_E2E/hostile_client.py
 CONNS=${XT_HOSTILE_CONNS:-1000}
@@ -29,7 +29,10 @@ ADDR4_FLOOD=192.0.2.3
 
 xt_init
 
-"$XTWAMPD" --help 2>&1 | grep -q -- '--max-connections-per-client' ||
+# Not `--help | grep -q`: under pipefail grep's early exit SIGPIPEs the
+# daemon and the pipeline fails even when the option is there.
+help=$("$XTWAMPD" --help 2>&1)
+[[ $help == *--max-connections-per-client* ]] ||
 	xt_skip "this xtwampd has no control-connection limits"
 # 1,000 attacker sockets plus the daemon's own: both inherit this.
 ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null ||
@@ -49,6 +52,20 @@ WRONG_KEYS=$XT_WORK/wrong-keys
 # rss_kb / fds: of the daemon.
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$XT_DAEMON_PID/status" 2>/dev/null; }
 fds() { find "/proc/$XT_DAEMON_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+
+# daemon_metric FILE NAME [REASON]: a counter of the daemon's own section of
+# `xtwamp stats --json` (control connections and sessions).
+daemon_metric() {
+	python3 - "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for m in (d.get("daemon") or {}).get("metrics", []) or []:
+    if m.get("name") == sys.argv[2] and \
+            (len(sys.argv) < 4 or m.get("labels", {}).get("reason") == sys.argv[3]):
+        print(m.get("value"))
+        break
+PY
+}
 
 sessions_now() {
 	local f=$XT_WORK/stats.sessions.json
@@ -126,6 +143,19 @@ else
 	xt_fail "Request-TW-Session floods"
 	xt_indent "$req_out"
 fi
+# Ports 862 (TWAMP Light), 22 and 1 were asked for: never granted as such.
+if grep -q 'privileged' "$req_out"; then
+	xt_fail "a privileged receiver port was granted: $(grep -m1 '^accepts' "$req_out")"
+else
+	xt_ok "no privileged receiver port granted (alternate ports suggested instead)"
+fi
+# --max-sessions-per-connection 16: the rest get Accept 4 (temporary limit).
+if grep -Eq '^accepts.* 4:[0-9]+' "$req_out" && grep -q '^sessions_accepted 16$' "$req_out"; then
+	xt_ok "per-connection session limit: 16 accepted, the rest refused with Accept 4"
+else
+	xt_fail "per-connection session limit not applied"
+	xt_indent "$req_out"
+fi
 
 good_ping "under attack (unauthenticated)"
 good_ping "under attack (encrypted)" -A encrypted -u alice -k "$CLIENT_KEYS"
@@ -155,7 +185,7 @@ fi
 rss1=$(rss_kb)
 fd1=$(fds)
 xt_log "xtwampd end: RSS ${rss1} kB, ${fd1} fds (start ${rss0} kB, ${fd0} fds)"
-if [[ -n $rss0 && -n $rss1 ]] && ((rss1 < rss0 + 65536)); then
+if [[ -n $rss0 && -n $rss1 ]] && ((rss1 < rss0 + 8192)); then
 	xt_ok "RSS bounded: ${rss0} -> ${rss1} kB"
 else
 	xt_fail "RSS grew: ${rss0:-?} -> ${rss1:-?} kB"
@@ -174,10 +204,19 @@ for m in (d.get("daemon") or {}).get("metrics", []) or []:
         print(m["name"], m.get("labels", {}), m.get("value"))
 PY
 nref=$(grep -c 'refused' "$XT_DAEMON_LOG")
-if ((nref <= 100)); then
+if ((nref <= 10)); then
 	xt_ok "refusal log lines rate-limited: $nref lines"
 else
 	xt_fail "$nref refusal log lines (not rate-limited)"
+fi
+# Over a thousand connections opened and closed: their log lines are capped
+# (20 per 10 s) and the rest summed up in one line per interval.
+accepted=$(daemon_metric "$XT_WORK/stats.json" control_connections_accepted_total)
+nconn=$(grep -cE 'control: .* (connected|closed)' "$XT_DAEMON_LOG")
+if ((${accepted:-0} >= CONNS && nconn <= 200)) && grep -q 'lines left out' "$XT_DAEMON_LOG"; then
+	xt_ok "connection log lines capped: $nconn lines for $accepted connections ($(grep -m1 'lines left out' "$XT_DAEMON_LOG" | sed 's/^xtwampd: info: //'))"
+else
+	xt_fail "connection log lines: $nconn for ${accepted:-?} connections"
 fi
 
 # ---- the rate limit: one source flooding, another still answered ---------
@@ -207,6 +246,58 @@ else
 fi
 
 xt_stop_daemon
+
+# ---- default limits: one address opening far more than it may ------------
+xt_section "per-client connection limit (default 16); a key file others can read"
+LOOSE_KEYS=$XT_WORK/loose-keys
+printf 'alice %s\n' "$SECRET" >"$LOOSE_KEYS"
+chmod 644 "$LOOSE_KEYS"
+xt_start_daemon generic --keys "$LOOSE_KEYS" --servwait 2 || xt_finish
+lim_out=$XT_WORK/limit.out
+# Held 4 s: --servwait 2 must close the 16 let in (idle or stuck mid-message).
+xt_in_s python3 "$HOSTILE" slowloris "$ADDR4_R" 862 100 4 >"$lim_out" 2>&1
+xt_log "100 connections from one address: $(tr '\n' ';' <"$lim_out")"
+xt_stats_json "$XT_WORK/stats3.json"
+lim=$(daemon_metric "$XT_WORK/stats3.json" control_connections_refused_total limit_client)
+nlim=$(grep -c 'refused: ' "$XT_DAEMON_LOG")
+if ((${lim:-0} >= 80 && nlim >= 1 && nlim <= 2)); then
+	xt_ok "per-client limit: $lim connections refused and counted, $nlim log line(s)"
+else
+	xt_fail "per-client limit: refused counter '${lim}', $nlim log lines"
+	xt_indent "$XT_DAEMON_LOG" 20
+fi
+idle=$(daemon_metric "$XT_WORK/stats3.json" control_connections_closed_total servwait)
+stalled=$(daemon_metric "$XT_WORK/stats3.json" control_connections_closed_total stalled_message)
+if grep -q '^still_open_after_hold 0$' "$lim_out" && ((${idle:-0} + ${stalled:-0} >= 16)); then
+	xt_ok "--servwait 2 closed the held connections: $idle idle, $stalled stuck mid-message"
+else
+	xt_fail "--servwait 2: closed ${idle:-?} idle, ${stalled:-?} stalled; $(tail -n 1 "$lim_out")"
+fi
+good_ping "right after the per-client flood"
+# The warning comes at start and again when SIGHUP re-reads the file.
+kill -HUP "$XT_DAEMON_PID"
+for ((i = 0; i < 30; i++)); do
+	grep -q 'SIGHUP\|reloaded\|re-read' "$XT_DAEMON_LOG" && break
+	sleep 0.1
+done
+nwarn=$(grep -c 'can be read or written by group or others' "$XT_DAEMON_LOG")
+if ((nwarn == 2)); then
+	xt_ok "key file mode 0644 warned about at start and on SIGHUP"
+else
+	xt_fail "key file mode 0644: $nwarn warnings (expected 2)"
+	xt_indent "$XT_DAEMON_LOG" 10
+fi
+xt_stop_daemon
+
+# Secrets never reach a log: the shared secrets of every key file used, in
+# the daemon's logs (-v) and the clients' output.
+leaks=$(grep -l -i -e "$SECRET" -e 00112233445566778899aabbccddeeff \
+	"$XT_WORK"/xtwampd-*.log "$XT_WORK"/good.*.out "$XT_WORK"/wrongkeys.out 2>/dev/null)
+if [[ -z $leaks ]]; then
+	xt_ok "no shared secret in $(ls "$XT_WORK"/xtwampd-*.log "$XT_WORK"/good.*.out | wc -l) logs and outputs"
+else
+	xt_fail "a shared secret appears in: $leaks"
+fi
 
 # ---- the client against a hostile server: oversized Count ---------------
 xt_section "client: oversized PBKDF2 Count"
