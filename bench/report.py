@@ -66,6 +66,11 @@ res = {"schema": 2, "host": os.uname().nodename, "kernel": os.uname().release,
        "cpus": os.cpu_count(), "repetitions": reps,
        "duration_s": int((read("duration") or "0").strip() or 0),
        "napi_threads": [l.split() for l in (read("napi.txt") or "").splitlines() if l.strip()],
+       # per flood invocation: the veths' nonzero ethtool counter deltas
+       "veth_deltas": [{"flood": l.split(": ", 1)[0],
+                        "counters": {k: int(v) for k, v in
+                                     (kv.split("=") for kv in l.split(": ", 1)[1].split())}}
+                       for l in (read("veth-deltas.txt") or "").splitlines() if ": " in l],
        "test_run": load("testrun.json"), "throughput": {}, "scaling": {}, "latency": {},
        "control": {}}
 

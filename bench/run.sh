@@ -219,9 +219,23 @@ flood() {
 	d | c) extra=(--check keyed --counters "$PIN/xtwamp_counters" --mode authenticated
 		--user bench --secret "$SECRET" --sport 5000 --dport 5001) ;;
 	esac
+	local rc
+	veth_stats >"$WORK/veth.before"
 	# (niced: a generator preempted for milliseconds falls short of its rate)
 	T=120 in_s nice -n -10 "$XTBENCH" flood --iface "$IF_S" --dst-mac "$MAC_R" --src "$A_S" --dst "$A_R" \
 		--cpu "$CPU_GEN" --prog-id "${PROG_ID:-0}" "${extra[@]}" "$@"
+	rc=$?
+	# Where frames went missing, for BENCH_KEEP=1 post-mortems: the veths'
+	# nonzero counter deltas over this flood.
+	veth_stats | awk -v what="${NAME[$c]} $*" 'NR == FNR {b[$1] = $2; next}
+		$2 - b[$1] {d = d " " $1 "=" $2 - b[$1]} END {print what ":" d}' "$WORK/veth.before" - \
+		>>"$WORK/veth-deltas.txt"
+	return $rc
+}
+
+veth_stats() { # "veth:counter value" lines of both veths
+	timeout 10 nsenter --net="/run/netns/$NS_S" ethtool -S "$IF_S" 2>/dev/null | awk -v i="$IF_S" 'NF == 2 {sub(":", "", $1); print i ":" $1, $2}'
+	timeout 10 nsenter --net="/run/netns/$NS_R" ethtool -S "$IF_R" 2>/dev/null | awk -v i="$IF_R" 'NF == 2 {sub(":", "", $1); print i ":" $1, $2}'
 }
 
 # Live ns per packet: xtbench flood holds a BPF_ENABLE_STATS descriptor
