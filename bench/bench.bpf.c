@@ -12,9 +12,12 @@
  *  xb_gen    run by BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on
  *            the sender: writes the whole template frame on every run
  *            (live-frame pages come back as the last run left them) and
- *            sends it with XDP_TX.
+ *            sends it with XDP_TX, paced by the clock when a rate is set
+ *            (runs that are not due yet return XDP_DROP), counting what
+ *            it sent.
  *  xb_sink   on the sender's veth: counts and drops replies from the test
- *            port; everything else (ARP, TWAMP-Control) passes.
+ *            port, keeping a copy of one when asked; everything else (ARP,
+ *            TWAMP-Control) passes.
  *
  * IPv4 with a 20-octet header only: the benchmark sends nothing else.
  */
@@ -32,6 +35,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set after load through the mmapped .bss (.rodata would be const-folded at load). */
 struct xb_config xb_cfg;
 __u8 xb_template[XB_FRAME_LEN];
+/* xb_gen runs on one CPU only (the test run's): plain increments suffice. */
+__u64 xb_gen_next_ps, xb_gen_sent;
+/* xb_sink copies the next reply here when xb_sample_want is set, then clears it. */
+__u32 xb_sample_want, xb_sample_len;
+__u8 xb_sample[XB_SAMPLE_LEN];
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -121,10 +129,41 @@ int xb_gen(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
+	__u64 gap = xb_cfg.gen_interval_ps;
+
 	if (data + XB_FRAME_LEN > data_end)
 		return XDP_DROP;
+	if (gap) {
+		__u64 now = bpf_ktime_get_ns() * 1000;
+
+		if (now < xb_gen_next_ps)
+			return XDP_DROP; /* not due: the page goes straight back to the pool */
+		/*
+		 * After a stall (preempted, or between two test runs) catch up by
+		 * 128 frames at most: half the veth ring, so no burst overflows it.
+		 */
+		xb_gen_next_ps = now - xb_gen_next_ps > 128 * gap ? now : xb_gen_next_ps + gap;
+	}
 	__builtin_memcpy(data, xb_template, XB_FRAME_LEN);
+	xb_gen_sent++;
 	return XDP_TX;
+}
+
+/* A copy of one reply for xtbench to check (addresses, checksums, fields). */
+static __always_inline void sample(struct xdp_md *ctx)
+{
+	__u32 len = ctx->data_end - ctx->data;
+
+	if (len >= XB_SAMPLE_LEN)
+		len = XB_SAMPLE_LEN;
+	else if (len >= XB_FRAME_LEN)
+		len = XB_FRAME_LEN;
+	else
+		return;
+	if (bpf_xdp_load_bytes(ctx, 0, xb_sample, len))
+		return;
+	xb_sample_len = len;
+	xb_sample_want = 0;
 }
 
 SEC("xdp")
@@ -142,5 +181,7 @@ int xb_sink(struct xdp_md *ctx)
 	n = bpf_map_lookup_elem(&xb_count, &zero);
 	if (n)
 		*n += 1;
+	if (xb_sample_want)
+		sample(ctx);
 	return XDP_DROP;
 }

@@ -36,42 +36,95 @@ def pct(sorted_vals, p):
     return sorted_vals[k]
 
 
-res = {"schema": 1, "host": os.uname().nodename, "kernel": os.uname().release,
+def read(name):
+    try:
+        with open(os.path.join(work, name)) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def steps_of(name):
+    d = load(name)
+    return d.get("steps", []) if d else []
+
+
+def per_sec(step, key):
+    v = step.get(key)
+    return v / step["seconds"] if v is not None and step.get("seconds") else None
+
+
+def checks(steps):
+    """Replies sampled and checked in these steps, and what was wrong."""
+    done = [s for s in steps if s.get("reply_checked")]
+    bad = sorted({s["reply_problem"] for s in done if s.get("reply_problem")})
+    return {"checked": len(done), "ok": sum(1 for s in done if not s.get("reply_problem")),
+            "problems": bad}
+
+
+res = {"schema": 2, "host": os.uname().nodename, "kernel": os.uname().release,
        "cpus": os.cpu_count(), "repetitions": reps,
-       "test_run": load("testrun.json"), "throughput": {}, "latency": {}, "control": {}}
+       "duration_s": int((read("duration") or "0").strip() or 0),
+       "napi_threads": [l.split() for l in (read("napi.txt") or "").splitlines() if l.strip()],
+       # per flood invocation: the veths' nonzero ethtool counter deltas
+       "veth_deltas": [{"flood": l.split(": ", 1)[0],
+                        "counters": {k: int(v) for k, v in
+                                     (kv.split("=") for kv in l.split(": ", 1)[1].split())}}
+                       for l in (read("veth-deltas.txt") or "").splitlines() if ": " in l],
+       "test_run": load("testrun.json"), "throughput": {}, "scaling": {}, "latency": {},
+       "control": {}}
 
 for c, name in NAMES.items():
-    sat = [load(f"sat-{c}-{r}.json") for r in range(1, reps + 1)]
-    steps = [s["steps"][0] for s in sat if s]
-    loss = load(f"loss-{c}.json")
-    ok = [s["offered_pps"] for s in (loss or {}).get("steps", []) if s["loss"] <= LOSS_MAX]
+    steps = [s for r in range(1, reps + 1) for s in steps_of(f"sat-{c}-{r}.json")[:1]]
+    loss = steps_of(f"loss-{c}.json")
+    ok = [s["offered_pps"] for s in loss if s["loss"] <= LOSS_MAX]
+    # What the reflector's XDP program ran on (bare/floor reflect every one of
+    # those), and what xtwamp's own counters say it reflected or handed to
+    # xtwampd: sent >= reflector input >= reflector output >= received.
+    counted = "xdp_reflected" if c == "a" else (
+        "xdp_redirected_userspace" if c in "dc" else "prog_run_cnt")
     res["throughput"][name] = {
         "reflected_pps": stat([s["reflected_pps"] for s in steps]),
         "offered_pps": stat([s["offered_pps"] for s in steps]),
+        "reflector_input_pps": stat([per_sec(s, "prog_run_cnt") for s in steps]),
+        "reflector_counted_pps": stat([per_sec(s, counted) for s in steps]),
+        "reflector_counter": counted,
         "live_ns_per_packet": stat([s["prog_ns_per_run"] or None for s in steps]),
         "max_rate_loss_0_1pct_pps": max(ok) if ok else None,
-        "loss_steps": (loss or {}).get("steps"),
+        "loss_steps": loss or None,
+        "reply_checks": checks(steps + loss),
     }
 
-for name in ("xdp_light", "xdp_twamp", "af_xdp", "socket"):
-    rtt, res_t = [], []
-    try:
-        with open(os.path.join(work, f"lat-{name}.csv")) as f:
-            for line in f:
-                p = line.strip().split(",")
-                if len(p) < 6 or not p[0].isdigit():
-                    continue
-                t1, t2, t3, t4 = (int(x) for x in p[2:6])
-                rtt.append(((t4 - t1) - (t3 - t2)) / 1000.0)
-                res_t.append((t3 - t2) / 1000.0)
-    except OSError:
-        pass
-    rtt.sort()
-    res_t.sort()
+sess, allow = {}, {}
+for r in range(1, reps + 1):
+    for s in steps_of(f"scale-sessions-{r}.json"):
+        sess.setdefault(s["sessions_in_map"], []).append(s)
+    for n in (1, 10000):
+        for s in steps_of(f"scale-allow-{n}-{r}.json")[:1]:
+            allow.setdefault(n, []).append(s)
+
+
+def scale_row(steps):
+    return {"reflected_pps": stat([s["reflected_pps"] for s in steps]),
+            "live_ns_per_packet": stat([s["prog_ns_per_run"] or None for s in steps]),
+            "reply_checks": checks(steps)}
+
+
+res["scaling"] = {
+    "sessions": [dict(entries=n, **scale_row(v)) for n, v in sorted(sess.items())],
+    "allow": [dict(prefixes=n, **scale_row(v)) for n, v in sorted(allow.items())],
+}
+
+for name in ("xdp_light", "xdp_light_rtt", "bare", "xdp_twamp", "af_xdp", "socket"):
+    d = load(f"lat-{name}.json") or {}
+    o = d.get("overall") or {}
+    rtt, rt = o.get("rtt_ns") or {}, o.get("residence_ns") or {}
+    us = lambda v: None if v is None else v / 1000.0  # noqa: E731
     res["latency"][name] = {
-        "replies": len(rtt),
-        "rtt_us": {f"p{p}": pct(rtt, p) for p in (50, 90, 99, 99.9)},
-        "residence_us": {f"p{p}": pct(res_t, p) for p in (50, 99)},
+        "sent": o.get("sent"), "replies": o.get("received"),
+        "rtt_us": {"p50": us(rtt.get("median")), "p90": us(rtt.get("p90")),
+                   "p99": us(rtt.get("p99")), "p99.9": us(rtt.get("p99_9"))},
+        "residence_us": {"p50": us(rt.get("median")), "p99": us(rt.get("p99"))},
     }
 
 for name in ("unauthenticated", "encrypted"):
@@ -83,6 +136,11 @@ for name in ("unauthenticated", "encrypted"):
         hwm = None
     if c is not None:
         c["daemon_vmhwm_kib"] = hwm
+        # One PBKDF2 on each side per connection, one after the other in the
+        # handshake: their share of the set-up time.
+        if c.get("client_pbkdf2_ms") and c.get("setup_s"):
+            c["pbkdf2_share"] = round(min(1.0, 2 * c["connections"] * c["client_pbkdf2_ms"]
+                                          / 1000.0 / c["setup_s"]), 3)
     res["control"][name] = c
 
 
@@ -128,49 +186,69 @@ def fmt(v, d=0):
 
 
 print()
-print("Throughput (64-octet TWAMP payloads, reflector on its own CPU), medians of "
-      f"{reps}, min-max; ratios are within this run")
-print(f"{'config':8} {'reflected pps':>14} {'min-max':>22} {'<=0.1% loss':>12} "
-      f"{'live ns/pkt':>11} {'test-run ns':>11} {'x floor':>7} {'x socket':>8}")
+print(f"Throughput (64-octet TWAMP payloads, reflector on its own CPU), medians of "
+      f"{reps} [min-max]; ratios are within this run")
+print(f"{'config':8} {'reflected pps [min-max]':>36} {'refl. input pps':>15} {'<=0.1% loss':>12} "
+      f"{'live ns/pkt':>11} {'test-run ns':>11} {'x floor':>7} {'x socket':>8} {'checked':>8}")
 for name in NAMES.values():
     t = res["throughput"][name]
     s = t["reflected_pps"]
-    print(f"{name:8} {fmt(med(name)):>14} "
-          f"{(fmt(s['min']) + '-' + fmt(s['max'])) if s else 'n/a':>22} "
+    ck = t["reply_checks"]
+    print(f"{name:8} {fmt(med(name)):>10} "
+          f"{('[' + fmt(s['min']) + '-' + fmt(s['max']) + ']') if s else '':>25} "
+          f"{fmt(med(name, 'reflector_input_pps')):>15} "
           f"{fmt(t['max_rate_loss_0_1pct_pps']):>12} "
           f"{fmt(med(name, 'live_ns_per_packet'), 1):>11} {fmt(trm.get(name), 1):>11} "
           f"{fmt(ratio(med(name), med('floor')), 2):>7} "
-          f"{fmt(ratio(med(name), med('socket')), 2):>8}")
+          f"{fmt(ratio(med(name), med('socket')), 2):>8} {str(ck['ok']) + '/' + str(ck['checked']):>8}")
+    for p in ck["problems"]:
+        print(f"         reply check failed: {p}")
 print()
-print("Latency, xtwamp ping at 1,000 pps (us)")
-print(f"{'path':10} {'replies':>7} {'rtt p50':>8} {'p90':>8} {'p99':>8} {'p99.9':>8} "
+print("Latency at 1,000 pps (us). xtwamp ping: rtt = (T4-T1)-(T3-T2), residence = T3-T2; "
+      "bare and xdp_light_rtt: xtbench rtt, rtt = T4-T1")
+print(f"{'path':13} {'replies':>7} {'rtt p50':>8} {'p90':>8} {'p99':>8} {'p99.9':>8} "
       f"{'res p50':>8} {'res p99':>8}")
 for name, l in lat.items():
     r, t = l["rtt_us"], l["residence_us"]
-    print(f"{name:10} {l['replies']:>7} {fmt(r['p50'], 1):>8} {fmt(r['p90'], 1):>8} "
+    print(f"{name:13} {fmt(l['replies']):>7} {fmt(r['p50'], 1):>8} {fmt(r['p90'], 1):>8} "
           f"{fmt(r['p99'], 1):>8} {fmt(r['p99.9'], 1):>8} {fmt(t['p50'], 2):>8} "
           f"{fmt(t['p99'], 2):>8}")
 print()
-print("Scaling (BPF_PROG_TEST_RUN ns/packet, median)")
-for s in tr.get("sessions", []):
-    print(f"  sessions map {s['requested']:>7} requested, {s['entries']:>6} held: "
-          f"{s['ns']['median']:.1f} ns")
-for s in tr.get("allow", []):
-    print(f"  allow-list {s['prefixes']:>6} prefixes: {s['ns']['median']:.1f} ns")
+print("Scaling: live, flat out (median reflected pps, live ns/packet) and "
+      "BPF_PROG_TEST_RUN ns/packet")
+ts = {s["entries"]: s["ns"]["median"] for s in tr.get("sessions", [])}
+for s in res["scaling"]["sessions"]:
+    print(f"  sessions in map {s['entries']:>6}: {fmt(s['reflected_pps'] and s['reflected_pps']['median']):>10} pps, "
+          f"{fmt(s['live_ns_per_packet'] and s['live_ns_per_packet']['median'], 1):>6} ns live, "
+          f"{fmt(ts.get(s['entries']), 1):>6} ns test run")
+ta = {s["prefixes"]: s["ns"]["median"] for s in tr.get("allow", [])}
+for s in res["scaling"]["allow"]:
+    print(f"  allow-list {s['prefixes']:>6} prefixes: "
+          f"{fmt(s['reflected_pps'] and s['reflected_pps']['median']):>10} pps, "
+          f"{fmt(s['live_ns_per_packet'] and s['live_ns_per_packet']['median'], 1):>6} ns live, "
+          f"{fmt(ta.get(s['prefixes']), 1):>6} ns test run")
+if not res["scaling"]["sessions"]:
+    for s in tr.get("sessions", []):
+        print(f"  sessions map {s['requested']:>7} requested, {s['entries']:>6} held: "
+              f"{s['ns']['median']:.1f} ns test run")
 print()
 print("Control plane")
 for name, c in res["control"].items():
     if not c:
         print(f"  {name}: n/a")
         continue
+    share = c.get("pbkdf2_share")
     print(f"  {name}: {c['sessions']} sessions over {c['connections']} connections, "
           f"set up {c['setup_s']:.2f} s, start {c['start_s']:.2f} s, "
           f"teardown {c['teardown_s']:.2f} s, failed {c['failed']}, xtwampd VmHWM "
-          f"{fmt((c.get('daemon_vmhwm_kib') or 0) / 1024, 1)} MB, client PBKDF2 "
-          f"{c['client_pbkdf2_ms']:.1f} ms")
+          f"{fmt((c.get('daemon_vmhwm_kib') or 0) / 1024, 1)} MB"
+          + (f", PBKDF2 {c['client_pbkdf2_ms']:.1f} ms per side per connection, "
+             f"{share * 100:.0f}% of set-up" if share is not None else ""))
 print()
 print("Targets")
 for t in res["targets"]:
     state = "n/a " if t["met"] is None else ("met " if t["met"] else "MISS")
     print(f"  {state} {t['target']}: {fmt(t['value'], 3)}")
-print(f"\nJSON: {out}")
+print(f"\nmake bench took {res['duration_s']} s; NAPI threads: "
+      + "; ".join(" ".join(x) for x in res["napi_threads"][:4]))
+print(f"JSON: {out}")

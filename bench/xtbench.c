@@ -13,6 +13,8 @@
  *   xtbench stub IFACE             leave a pass-everything program on IFACE
  *   xtbench ctrl [OPTIONS]         TWAMP-Control load: many connections and
  *                                  sessions, set up, started, torn down
+ *   xtbench rtt [OPTIONS]          round trips to xb_bare, which xtwamp ping
+ *                                  cannot match (it fills in no field)
  *
  * Every command prints one JSON object on stdout; run.sh assembles them.
  */
@@ -21,6 +23,7 @@
 #include <getopt.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -233,9 +236,27 @@ static int fill_sessions(struct xtwamp *x, struct in_addr a, __u16 port, int n)
 	return done;
 }
 
+/* Allow-list prefixes that match nobody here: /64s in 2001:db8::/32, from..n-1. */
+static int add_allow_fillers(int fd, int from, int n)
+{
+	struct xt_allow_key k;
+	__u8 one = 1;
+	int done;
+
+	for (done = from; done < n; done++) {
+		memset(&k, 0, sizeof(k));
+		k.prefixlen = 64;
+		k.addr.w[0] = htonl(0x20010db8);
+		k.addr.w[1] = htonl(done * 2654435761u);
+		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
+			break;
+	}
+	return done;
+}
+
 static int fill_allow(struct xtwamp *x, struct in_addr sender, int n)
 {
-	int fd = bpf_map__fd(x->maps.xtwamp_allow), done = 0;
+	int fd = bpf_map__fd(x->maps.xtwamp_allow);
 	struct xt_allow_key k;
 	__u8 one = 1;
 
@@ -245,15 +266,7 @@ static int fill_allow(struct xtwamp *x, struct in_addr sender, int n)
 	k.addr.b[15] = 0;
 	if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
 		return 0;
-	for (done = 1; done < n; done++) {
-		memset(&k, 0, sizeof(k));
-		k.prefixlen = 64;
-		k.addr.w[0] = htonl(0x20010db8);
-		k.addr.w[1] = htonl(done * 2654435761u);
-		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
-			break;
-	}
-	return done;
+	return add_allow_fillers(fd, 1, n);
 }
 
 static int cmd_testrun(void)
@@ -375,15 +388,30 @@ static int cmd_serve(int argc, char **argv)
 
 /* ---- flood -------------------------------------------------------------- */
 
+enum check_kind { CHECK_NONE, CHECK_BARE, CHECK_FLOOR, CHECK_LIGHT, CHECK_KEYED };
+
 struct flood_opts {
 	const char *ifname, *dst_mac, *mode, *identity, *secret_hex;
+	const char *counters_pin, *sessions_pin, *allow_pin;
+	int allow_prefixes; /* with allow_pin: grow the allow-list to this many */
 	struct in_addr src, dst;
 	__u16 sport, dport;
 	double seconds;
 	double rates[16];
 	int n_rates;
+	double search_hi; /* > 0: bisect for the highest rate with <= 0.1 % loss */
+	int search_steps;
+	int sessions[8]; /* with sessions_pin: saturate with this many entries each */
+	int n_sessions;
 	int cpu;
 	__u32 prog_id;
+	enum check_kind check;
+	/* what the checks compare replies with */
+	__u8 smac[6], dmac[6];
+	__u8 payload[PAYLOAD_LEN]; /* as sent (sealed for keyed modes) */
+	__u64 t1_ntp;		   /* the request's T1 */
+	__u32 mode_bits;
+	struct tw_test_keys keys;
 };
 
 static __u64 sink_count(struct bench *bs)
@@ -393,6 +421,19 @@ static __u64 sink_count(struct bench *bs)
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(bs->maps.xb_count), &zero, v))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += v[i];
+	return sum;
+}
+
+/* One of xtwamp's per-CPU counters, summed, from the pinned map (fd < 0: 0). */
+static __u64 pinned_counter(int fd, __u32 id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 v[ncpu], sum = 0;
+
+	if (fd < 0 || bpf_map_lookup_elem(fd, &id, v))
 		return 0;
 	for (int i = 0; i < ncpu; i++)
 		sum += v[i];
@@ -431,20 +472,117 @@ static int hex_decode(const char *hex, __u8 *out, size_t max)
 	return (int)n;
 }
 
+static __u64 load_be64(const __u8 *p)
+{
+	__u64 v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static __u16 load_be16(const __u8 *p)
+{
+	return (__u16)(p[0] << 8 | p[1]);
+}
+
+/* An NTP timestamp a reflector wrote just now: within a minute of our clock. */
+static bool plausible_ntp(const __u8 *p)
+{
+	__u64 ntp = load_be64(p), now = xt_realtime_ns(), t;
+
+	if (!ntp)
+		return false;
+	t = xt_ntp64_to_unix_ns(ntp);
+	return (t > now ? t - now : now - t) < 60000000000ull;
+}
+
 /*
- * A keyed session, set up like `xtwamp ping -A MODE` would, whose keys we
- * keep: the generator replays one sealed request, which xtwampd verifies
- * (and for encrypted mode decrypts) and answers in full on every copy.
+ * Is this sampled frame a real reply to what the generator sent?  Headers
+ * swapped, checksums right, and the reflector's fields filled in as the
+ * configuration must: NULL if so, else what is wrong.
  */
-static int keyed_session(struct flood_opts *o, struct cc_conn *cc, __u8 payload[PAYLOAD_LEN])
+static const char *check_reply(const struct flood_opts *o, const __u8 *f, __u32 len)
+{
+	const __u8 *ip = f + 14, *udp = ip + 20, *pl = udp + 8;
+	__u32 sum, ulen;
+	__u8 buf[XB_SAMPLE_LEN];
+
+	if (len < FRAME_LEN)
+		return "no reply sampled";
+	if (memcmp(f, o->smac, 6) || memcmp(f + 6, o->dmac, 6))
+		return "MAC addresses not swapped";
+	if (f[12] != 0x08 || f[13] || ip[0] != 0x45 || ip[9] != IPPROTO_UDP)
+		return "not IPv4/UDP";
+	if (csum_fold(csum_add(0, ip, 20)) != 0xffff)
+		return "bad IPv4 header checksum";
+	if (memcmp(ip + 12, &o->dst, 4) || memcmp(ip + 16, &o->src, 4))
+		return "IPv4 addresses not swapped";
+	if (load_be16(udp) != o->dport || load_be16(udp + 2) != o->sport)
+		return "UDP ports not swapped";
+	ulen = load_be16(udp + 4);
+	if (ulen < 8 + PAYLOAD_LEN || ulen != load_be16(ip + 2) - 20u)
+		return "bad UDP length";
+	if (ulen > len - 34) {
+		if (o->check != CHECK_KEYED)
+			return "reply longer than the request";
+	} else if (load_be16(udp + 6)) {
+		sum = csum_add(0, ip + 12, 8) + IPPROTO_UDP + ulen;
+		if (csum_fold(csum_add(sum, udp, ulen)) != 0xffff)
+			return "bad UDP checksum";
+	}
+	switch (o->check) {
+	case CHECK_BARE:
+		return memcmp(pl, o->payload, PAYLOAD_LEN) ? "payload changed" : NULL;
+	case CHECK_FLOOR:
+		if (!plausible_ntp(pl + 16) || !plausible_ntp(pl + 4) ||
+		    load_be64(pl + 4) < load_be64(pl + 16))
+			return "T2/T3 missing or implausible";
+		return NULL;
+	case CHECK_LIGHT:
+		if (!plausible_ntp(pl + 16) || !plausible_ntp(pl + 4) ||
+		    load_be64(pl + 4) < load_be64(pl + 16))
+			return "T2/T3 missing or implausible";
+		if (memcmp(pl + 24, o->payload, 4) || load_be64(pl + 28) != o->t1_ntp ||
+		    load_be16(pl + 36) != load_be16(o->payload + 12))
+			return "sender fields not echoed";
+		return NULL;
+	case CHECK_KEYED:
+		if (len - 42 < sizeof(struct xt_twamp_reflector_auth))
+			return "keyed reply shorter than 112 octets";
+		memcpy(buf, pl, sizeof(struct xt_twamp_reflector_auth));
+		if (tw_test_open_reflector(o->mode_bits, &o->keys, buf,
+					   sizeof(struct xt_twamp_reflector_auth)))
+			return "reply HMAC does not verify";
+		if (!plausible_ntp(buf + 32) || !plausible_ntp(buf + 16) ||
+		    load_be64(buf + 16) < load_be64(buf + 32))
+			return "T2/T3 missing or implausible";
+		if (load_be64(buf + 64) != o->t1_ntp)
+			return "sender timestamp not echoed";
+		return NULL;
+	case CHECK_NONE:
+		break;
+	}
+	return NULL;
+}
+
+/*
+ * A negotiated session, set up like `xtwamp ping [-A MODE]` would, whose
+ * keys we keep: the generator replays one request (sealed in keyed modes),
+ * which xtwampd verifies (and for encrypted mode decrypts) and answers in
+ * full on every copy.
+ */
+static int negotiated_session(struct flood_opts *o, struct cc_conn *cc)
 {
 	struct sockaddr_in srv = { .sin_family = AF_INET,
 				   .sin_port = htons(XT_DEFAULT_CONTROL_PORT) };
 	struct sockaddr_storage snd = {}, rcv = {};
-	__u32 modes[1] = { strcmp(o->mode, "encrypted") ? XT_MODE_AUTHENTICATED :
-							  XT_MODE_ENCRYPTED };
+	__u32 modes[1] = { !strcmp(o->mode, "unauthenticated") ? XT_MODE_UNAUTHENTICATED :
+			   !strcmp(o->mode, "encrypted")       ? XT_MODE_ENCRYPTED :
+								 XT_MODE_AUTHENTICATED };
+	bool keyed = modes[0] != XT_MODE_UNAUTHENTICATED;
 	__u8 secret[256];
-	int n = hex_decode(o->secret_hex, secret, sizeof(secret)), fd, err;
+	int n = o->secret_hex ? hex_decode(o->secret_hex, secret, sizeof(secret)) : 0, fd, err;
 	struct cc_config cfg = { .modes = modes,
 				 .n_modes = 1,
 				 .identity = o->identity,
@@ -454,7 +592,7 @@ static int keyed_session(struct flood_opts *o, struct cc_conn *cc, __u8 payload[
 				 .timeout_ms = 5000 };
 	struct cc_session_params p = {};
 	struct cc_accept a;
-	struct tw_test_keys keys;
+	__u8 *pl = o->payload;
 
 	srv.sin_addr = o->dst;
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -472,39 +610,202 @@ static int keyed_session(struct flood_opts *o, struct cc_conn *cc, __u8 payload[
 	((struct sockaddr_in *)&rcv)->sin_addr = o->dst;
 	((struct sockaddr_in *)&rcv)->sin_port = htons(o->dport);
 	cc_params_set_endpoints(&p, &snd, &rcv);
-	p.padding_length = PAYLOAD_LEN - sizeof(struct xt_twamp_sender_auth);
+	p.padding_length = PAYLOAD_LEN - (keyed ? sizeof(struct xt_twamp_sender_auth) :
+						  sizeof(struct xt_twamp_sender));
 	p.start_time_ntp = xt_unix_ns_to_ntp64(xt_realtime_ns());
 	p.timeout_ns = 1000000000ull;
 	if (cc_request_session(cc, &p, &a) || cc_start_sessions(cc) ||
-	    cc_test_keys(cc, a.sid, &keys)) {
+	    (keyed && cc_test_keys(cc, a.sid, &o->keys))) {
 		fprintf(stderr, "xtbench: session: %s\n", cc->err);
 		exit(1);
 	}
 	o->dport = a.port;
-	light_payload(payload);
-	memset(payload, 0, 4);			/* seq 0; the MBZ after it in the keyed format */
-	memmove(payload + 16, payload + 4, 10); /* timestamp and Error Estimate at 16 */
-	memset(payload + 4, 0, 12);
-	if (tw_test_seal_sender(modes[0], &keys, payload, PAYLOAD_LEN))
+	o->mode_bits = modes[0];
+	light_payload(pl);
+	o->t1_ntp = load_be64(pl + 4);
+	if (!keyed)
+		return 0;
+	memset(pl, 0, 4);	      /* seq 0; the MBZ after it in the keyed format */
+	memmove(pl + 16, pl + 4, 10); /* timestamp and Error Estimate at 16 */
+	memset(pl + 4, 0, 12);
+	if (tw_test_seal_sender(modes[0], &o->keys, pl, PAYLOAD_LEN))
 		die("seal", EINVAL);
 	return 0;
 }
 
+/* Entries in a hash map (iterated: the kernel keeps no count). */
+static int map_entries(int fd)
+{
+	struct xt_session_key k, next;
+	int n = 0;
+
+	if (bpf_map_get_next_key(fd, NULL, &next))
+		return 0;
+	do {
+		k = next;
+		n++;
+	} while (!bpf_map_get_next_key(fd, &k, &next) && n < 10000000);
+	return n;
+}
+
+/*
+ * Filler sessions in xtwampd's pinned map up to n entries (started, from
+ * 2001:db8::/32 senders that never send): the lookup of the real session
+ * then runs in a map of n.  Stops when the map is full.
+ */
+static int grow_sessions(int fd, int n, int *next_filler)
+{
+	struct xt_session v = { .format = XT_FMT_TWAMP, .state = XT_SESS_STARTED };
+	struct xt_session_key k;
+	int have = map_entries(fd);
+
+	while (have < n) {
+		int i = ++*next_filler;
+
+		memset(&k, 0, sizeof(k));
+		k.sender_addr.w[0] = htonl(0x20010db8);
+		k.sender_addr.w[3] = htonl(i);
+		k.sender_port = htons(1024 + i % 60000);
+		k.reflector_addr.w[0] = htonl(0x20010db8);
+		k.reflector_addr.w[3] = htonl(1);
+		k.reflector_port = htons(862);
+		if (bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST))
+			break; /* full: the map's max_entries */
+		have++;
+	}
+	return map_entries(fd);
+}
+
+struct flood_ctx {
+	struct flood_opts *o;
+	struct bench *bs;
+	int prog_fd, counters_fd;
+	struct xdp_md ctx_in;
+};
+
+/* One step: offer `rate` frames/s (0: flat out) for o->seconds, print it as JSON. */
+static double flood_step(struct flood_ctx *fc, double rate, int sessions, bool last)
+{
+	struct flood_opts *o = fc->o;
+	struct bench *bs = fc->bs;
+	__u64 rx0 = sink_count(bs), sent0 = bs->bss->xb_gen_sent, ns0, cnt0, ns1, cnt1, t0, t, end;
+	__u64 refl0 = pinned_counter(fc->counters_fd, XT_CNT_REFLECTED);
+	__u64 redir0 = pinned_counter(fc->counters_fd, XT_CNT_REDIRECTED_USERSPACE);
+	LIBBPF_OPTS(bpf_test_run_opts, to, .data_in = bs->bss->xb_template,
+		    .data_size_in = FRAME_LEN, .ctx_in = &fc->ctx_in,
+		    .ctx_size_in = sizeof(fc->ctx_in), .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+		    .batch_size = 64);
+	const char *why;
+	__u64 rx, sent, refl, redir;
+	double secs, loss;
+	int err;
+
+	bs->bss->xb_cfg.gen_interval_ps = rate > 0 ? (__u64)(1e12 / rate) : 0;
+	bs->bss->xb_gen_next_ps = 0;
+	bs->bss->xb_sample_len = 0;
+	bs->bss->xb_sample_want = 1;
+	prog_stats(fc->prog_fd, &ns0, &cnt0);
+	t0 = now_ns();
+	end = t0 + (__u64)(o->seconds * 1e9);
+	/*
+	 * Each call sets up a page pool (a millisecond or more here, during
+	 * which nothing is sent and the pacer's deficit is forgiven): make the
+	 * calls last about 50 ms, whatever one run costs at this rate.
+	 */
+	to.repeat = 1u << 16;
+	while ((t = now_ns()) < end) {
+		__u64 d;
+
+		err = bpf_prog_test_run_opts(bpf_program__fd(bs->progs.xb_gen), &to);
+		if (err)
+			die("generator test run", err);
+		d = now_ns() - t;
+		if (d > 0) {
+			double want = (double)to.repeat * 50e6 / d;
+
+			to.repeat = want > (1u << 26) ? 1u << 26 : want < 4096 ? 4096 : (__u32)want;
+		}
+	}
+	t = now_ns() - t0;
+	usleep(200000); /* replies still in flight */
+	prog_stats(fc->prog_fd, &ns1, &cnt1);
+	rx = sink_count(bs) - rx0;
+	sent = bs->bss->xb_gen_sent - sent0;
+	refl = pinned_counter(fc->counters_fd, XT_CNT_REFLECTED) - refl0;
+	redir = pinned_counter(fc->counters_fd, XT_CNT_REDIRECTED_USERSPACE) - redir0;
+	secs = t / 1e9;
+	loss = sent ? 1.0 - (double)rx / sent : 1.0;
+	why = o->check == CHECK_NONE ? NULL :
+				       check_reply(o, bs->bss->xb_sample, bs->bss->xb_sample_len);
+	printf("{\"rate\": %.0f, \"sent\": %llu, \"received\": %llu, \"seconds\": %.3f, "
+	       "\"offered_pps\": %.0f, \"reflected_pps\": %.0f, \"loss\": %.6f, "
+	       "\"prog_run_cnt\": %llu, \"prog_ns_per_run\": %.2f, "
+	       "\"xdp_reflected\": %llu, \"xdp_redirected_userspace\": %llu",
+	       rate, (unsigned long long)sent, (unsigned long long)rx, secs, sent / secs, rx / secs,
+	       loss, (unsigned long long)(cnt1 - cnt0),
+	       cnt1 > cnt0 ? (double)(ns1 - ns0) / (cnt1 - cnt0) : 0.0, (unsigned long long)refl,
+	       (unsigned long long)redir);
+	if (sessions >= 0)
+		printf(", \"sessions_in_map\": %d", sessions);
+	printf(", \"reply_checked\": %s, \"reply_problem\": ",
+	       o->check == CHECK_NONE ? "false" : "true");
+	if (why)
+		printf("\"%s\"", why);
+	else
+		printf("null");
+	printf("}%s\n", last ? "" : ",");
+	fflush(stdout);
+	return loss;
+}
+
+static enum check_kind parse_check(const char *s)
+{
+	if (!strcmp(s, "bare"))
+		return CHECK_BARE;
+	if (!strcmp(s, "floor"))
+		return CHECK_FLOOR;
+	if (!strcmp(s, "light"))
+		return CHECK_LIGHT;
+	if (!strcmp(s, "keyed"))
+		return CHECK_KEYED;
+	if (!strcmp(s, "none"))
+		return CHECK_NONE;
+	die("flood: --check bare|floor|light|keyed|none", EINVAL);
+	return CHECK_NONE;
+}
+
 static int cmd_flood(int argc, char **argv)
 {
-	static const struct option lo[] = { { "iface", 1, 0, 'i' },   { "dst-mac", 1, 0, 'm' },
-					    { "src", 1, 0, 's' },     { "dst", 1, 0, 'd' },
-					    { "sport", 1, 0, 'S' },   { "dport", 1, 0, 'D' },
-					    { "seconds", 1, 0, 't' }, { "rates", 1, 0, 'r' },
-					    { "cpu", 1, 0, 'c' },     { "prog-id", 1, 0, 'p' },
-					    { "mode", 1, 0, 'A' },    { "user", 1, 0, 'u' },
-					    { "secret", 1, 0, 'k' },  {} };
-	struct flood_opts o = { .sport = 862, .dport = 862, .seconds = 2, .cpu = -1 };
-	__u8 smac[6], dmac[6], payload[PAYLOAD_LEN], frame[FRAME_LEN];
+	static const struct option lo[] = { { "iface", 1, 0, 'i' },
+					    { "dst-mac", 1, 0, 'm' },
+					    { "src", 1, 0, 's' },
+					    { "dst", 1, 0, 'd' },
+					    { "sport", 1, 0, 'S' },
+					    { "dport", 1, 0, 'D' },
+					    { "seconds", 1, 0, 't' },
+					    { "rates", 1, 0, 'r' },
+					    { "cpu", 1, 0, 'c' },
+					    { "prog-id", 1, 0, 'p' },
+					    { "mode", 1, 0, 'A' },
+					    { "user", 1, 0, 'u' },
+					    { "secret", 1, 0, 'k' },
+					    { "search", 1, 0, 'H' },
+					    { "steps", 1, 0, 'N' },
+					    { "counters", 1, 0, 'C' },
+					    { "check", 1, 0, 'K' },
+					    { "sessions-map", 1, 0, 'M' },
+					    { "sessions", 1, 0, 'n' },
+					    { "allow-map", 1, 0, 'L' },
+					    { "allow-prefixes", 1, 0, 'P' },
+					    {} };
+	struct flood_opts o = {
+		.sport = 862, .dport = 862, .seconds = 2, .cpu = -1, .search_steps = 7
+	};
+	__u8 frame[FRAME_LEN];
 	struct cc_conn cc = { .fd = -1 };
+	struct flood_ctx fc = { .o = &o, .prog_fd = -1, .counters_fd = -1 };
 	struct ifreq ifr = {};
-	struct bench *bs;
-	int c, ifindex, sfd, prog_fd = -1, err;
+	int c, ifindex, sfd, err;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -544,6 +845,32 @@ static int cmd_flood(int argc, char **argv)
 		case 'k':
 			o.secret_hex = optarg;
 			break;
+		case 'H':
+			o.search_hi = atof(optarg);
+			break;
+		case 'N':
+			o.search_steps = atoi(optarg);
+			break;
+		case 'C':
+			o.counters_pin = optarg;
+			break;
+		case 'K':
+			o.check = parse_check(optarg);
+			break;
+		case 'M':
+			o.sessions_pin = optarg;
+			break;
+		case 'L':
+			o.allow_pin = optarg;
+			break;
+		case 'P':
+			o.allow_prefixes = atoi(optarg);
+			break;
+		case 'n':
+			for (char *t = strtok(optarg, ","); t && o.n_sessions < 8;
+			     t = strtok(NULL, ","))
+				o.sessions[o.n_sessions++] = atoi(t);
+			break;
 		case 'r':
 			for (char *t = strtok(optarg, ","); t && o.n_rates < 16;
 			     t = strtok(NULL, ","))
@@ -553,7 +880,7 @@ static int cmd_flood(int argc, char **argv)
 			die("flood: bad option", EINVAL);
 		}
 	}
-	if (!o.ifname || !o.dst_mac || parse_mac(o.dst_mac, dmac))
+	if (!o.ifname || !o.dst_mac || parse_mac(o.dst_mac, o.dmac))
 		die("flood: --iface and --dst-mac are needed", EINVAL);
 	if (!o.n_rates)
 		o.rates[o.n_rates++] = 0;
@@ -562,7 +889,7 @@ static int cmd_flood(int argc, char **argv)
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", o.ifname);
 	if (!ifindex || ioctl(sfd, SIOCGIFHWADDR, &ifr))
 		die(o.ifname, errno);
-	memcpy(smac, ifr.ifr_hwaddr.sa_data, 6);
+	memcpy(o.smac, ifr.ifr_hwaddr.sa_data, 6);
 	close(sfd);
 	if (o.cpu >= 0) {
 		cpu_set_t set;
@@ -572,68 +899,88 @@ static int cmd_flood(int argc, char **argv)
 		sched_setaffinity(0, sizeof(set), &set);
 	}
 	if (o.prog_id)
-		prog_fd = bpf_prog_get_fd_by_id(o.prog_id);
+		fc.prog_fd = bpf_prog_get_fd_by_id(o.prog_id);
+	/*
+	 * run_time_ns / run_cnt of the reflector's program: BPF_ENABLE_STATS
+	 * counts while we hold its descriptor (until we exit), so, unlike
+	 * writing kernel.bpf_stats_enabled, it needs no restoring and cannot
+	 * switch off someone else's statistics.
+	 */
+	if (fc.prog_fd >= 0 && bpf_enable_stats(BPF_STATS_RUN_TIME) < 0)
+		fprintf(stderr, "xtbench: BPF_ENABLE_STATS: %s: no live ns per packet\n",
+			strerror(errno));
+	if (o.counters_pin) {
+		fc.counters_fd = bpf_obj_get(o.counters_pin);
+		if (fc.counters_fd < 0)
+			die(o.counters_pin, errno);
+	}
 
-	if (o.mode)
-		keyed_session(&o, &cc, payload);
-	else
-		light_payload(payload);
-	build_frame(frame, smac, dmac, o.src, o.dst, o.sport, o.dport, payload);
+	if (o.mode) {
+		negotiated_session(&o, &cc);
+	} else {
+		light_payload(o.payload);
+		o.t1_ntp = load_be64(o.payload + 4);
+	}
+	build_frame(frame, o.smac, o.dmac, o.src, o.dst, o.sport, o.dport, o.payload);
 
-	bs = bench__open_and_load();
-	if (!bs)
+	fc.bs = bench__open_and_load();
+	if (!fc.bs)
 		die("load", errno);
 	/* The sink counts replies: they come from the reflector's test port. */
-	bs->bss->xb_cfg.port = htons(o.dport);
-	memcpy(bs->bss->xb_template, frame, FRAME_LEN);
-	err = bpf_xdp_attach(ifindex, bpf_program__fd(bs->progs.xb_sink), XDP_FLAGS_DRV_MODE, NULL);
+	fc.bs->bss->xb_cfg.port = htons(o.dport);
+	memcpy(fc.bs->bss->xb_template, frame, FRAME_LEN);
+	fc.ctx_in = (struct xdp_md){ .data_end = FRAME_LEN, .ingress_ifindex = ifindex };
+	err = bpf_xdp_attach(ifindex, bpf_program__fd(fc.bs->progs.xb_sink), XDP_FLAGS_DRV_MODE,
+			     NULL);
 	if (err)
 		die("attach sink", err);
 
+	if (o.allow_pin) {
+		/*
+		 * xtwampd takes at most 1,024 --allow prefixes; its map holds
+		 * XT_MAX_ALLOW.  It already holds our sender's prefix: add fillers
+		 * behind its back (it rewrites the map only on SIGHUP).
+		 */
+		int fd = bpf_obj_get(o.allow_pin);
+
+		if (fd < 0)
+			die(o.allow_pin, errno);
+		if (add_allow_fillers(fd, 1, o.allow_prefixes) != o.allow_prefixes)
+			die("allow-list fillers", errno);
+		close(fd);
+	}
 	printf("{\"steps\": [\n");
-	for (int i = 0; i < o.n_rates; i++) {
-		double rate = o.rates[i];
-		__u64 sent = 0, rx0 = sink_count(bs), ns0, cnt0, ns1, cnt1, t0, t, end;
-		__u32 chunk = rate > 0 ? (rate / 2000 < 64 ? 64 : (__u32)(rate / 2000)) : 65536;
-		struct xdp_md ctx_in = { .data_end = FRAME_LEN, .ingress_ifindex = ifindex };
-		LIBBPF_OPTS(bpf_test_run_opts, to, .data_in = frame, .data_size_in = FRAME_LEN,
-			    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
-			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+	if (o.sessions_pin) {
+		/* Scaling: flat out with the session among more and more others. */
+		int fd = bpf_obj_get(o.sessions_pin), filler = 0;
 
-		prog_stats(prog_fd, &ns0, &cnt0);
-		t0 = now_ns();
-		end = t0 + (__u64)(o.seconds * 1e9);
-		while ((t = now_ns()) < end) {
-			/* pace in chunks of half a millisecond's worth */
-			if (rate > 0 && sent >= (t - t0) * rate / 1e9) {
-				struct timespec d = { 0, 50000 };
+		if (fd < 0)
+			die(o.sessions_pin, errno);
+		for (int i = 0; i < o.n_sessions; i++)
+			flood_step(&fc, 0, grow_sessions(fd, o.sessions[i], &filler),
+				   i + 1 == o.n_sessions);
+		close(fd);
+	} else if (o.search_hi > 0) {
+		/*
+		 * Bisection for the highest offered rate with <= 0.1 % loss: the
+		 * top first (it may pass), then halves between the best rate that
+		 * passed and the lowest that failed.
+		 */
+		double lo = 0, hi = o.search_hi, rate = hi;
 
-				nanosleep(&d, NULL);
-				continue;
+		for (int i = 0; i < o.search_steps; i++) {
+			if (flood_step(&fc, rate, -1, i + 1 == o.search_steps) <= 0.001) {
+				lo = rate;
+				if (rate >= hi)
+					hi = rate * 2; /* the top passed: look above it */
+			} else {
+				hi = rate;
 			}
-			to.repeat = chunk;
-			err = bpf_prog_test_run_opts(bpf_program__fd(bs->progs.xb_gen), &to);
-			if (err)
-				die("generator test run", err);
-			sent += chunk;
+			rate = (lo + hi) / 2;
 		}
-		t = now_ns() - t0;
-		usleep(200000); /* replies still in flight */
-		prog_stats(prog_fd, &ns1, &cnt1);
-		{
-			__u64 rx = sink_count(bs) - rx0;
-			double secs = t / 1e9;
-
-			printf("{\"rate\": %.0f, \"sent\": %llu, \"received\": %llu, \"seconds\": %.3f, "
-			       "\"offered_pps\": %.0f, \"reflected_pps\": %.0f, \"loss\": %.6f, "
-			       "\"prog_run_cnt\": %llu, \"prog_ns_per_run\": %.2f}%s\n",
-			       rate, (unsigned long long)sent, (unsigned long long)rx, secs,
-			       sent / secs, rx / secs, sent ? 1.0 - (double)rx / sent : 0,
-			       (unsigned long long)(cnt1 - cnt0),
-			       cnt1 > cnt0 ? (double)(ns1 - ns0) / (cnt1 - cnt0) : 0.0,
-			       i + 1 < o.n_rates ? "," : "");
-			fflush(stdout);
-		}
+	} else {
+		for (int i = 0; i < o.n_rates; i++)
+			flood_step(&fc, o.rates[i], -1, i + 1 == o.n_rates);
 	}
 	printf("]}\n");
 	/*
@@ -641,8 +988,8 @@ static int cmd_flood(int argc, char **argv)
 	 * 0): detaching would delete the veth's NAPI instance and its pinned
 	 * thread, and XDP_TX towards a veth needs a program on the peer anyway.
 	 */
-	bs->bss->xb_cfg.port = 0;
-	bench__destroy(bs);
+	fc.bs->bss->xb_cfg.port = 0;
+	bench__destroy(fc.bs);
 	if (o.mode) {
 		cc_stop_sessions(&cc, 0);
 		cc_close(&cc);
@@ -669,6 +1016,132 @@ static int cmd_stub(int argc, char **argv)
 		die("attach", err);
 	bench__destroy(bs);
 	return 0;
+}
+
+/* ---- rtt ---------------------------------------------------------------- */
+
+#define RTT_MAX 100000
+
+static __s64 pctl(const __u64 *v, int n, int per10k)
+{
+	return n ? (__s64)v[(int)((__u64)(n - 1) * per10k / 10000)] : -1;
+}
+
+/*
+ * Round trips to a reflector that fills in nothing (xb_bare echoes the
+ * request): xtwamp ping rejects such replies, so time them here the way it
+ * does (T1 from CLOCK_REALTIME just before sending, T4 from the socket's
+ * SO_TIMESTAMPNS), matching replies by the sequence number at offset 0.
+ */
+static int cmd_rtt(int argc, char **argv)
+{
+	static const struct option lo[] = { { "dst", 1, 0, 'd' },
+					    { "port", 1, 0, 'p' },
+					    { "count", 1, 0, 'c' },
+					    { "interval", 1, 0, 'i' },
+					    {} };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(862) };
+	int c, fd, on = 1, count = 1000, got = 0, n;
+	double interval = 0.001;
+	__u64 *t1, *rtt, start, deadline;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			inet_pton(AF_INET, optarg, &sa.sin_addr);
+			break;
+		case 'p':
+			sa.sin_port = htons(atoi(optarg));
+			break;
+		case 'c':
+			count = atoi(optarg);
+			break;
+		case 'i':
+			interval = atof(optarg);
+			break;
+		default:
+			die("rtt: bad option", EINVAL);
+		}
+	}
+	if (count < 1 || count > RTT_MAX || interval <= 0)
+		die("rtt: --count 1..100000, --interval > 0", EINVAL);
+	t1 = calloc(count, sizeof(*t1));
+	rtt = calloc(count, sizeof(*rtt));
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (!t1 || !rtt || fd < 0 || setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("rtt: socket", errno);
+	start = now_ns();
+	for (int i = 0; i <= count; i++) {
+		/* after the last request, one second for stragglers */
+		deadline = start + (__u64)((i < count ? i : count - 1) * interval * 1e9) +
+			   (i < count ? 0 : 1000000000ull);
+		for (;;) {
+			union {
+				char buf[CMSG_SPACE(sizeof(struct timespec))];
+				struct cmsghdr align;
+			} ctl;
+			__u8 pkt[512];
+			struct iovec iov = { .iov_base = pkt, .iov_len = sizeof(pkt) };
+			struct msghdr msg = { .msg_iov = &iov,
+					      .msg_iovlen = 1,
+					      .msg_control = &ctl,
+					      .msg_controllen = sizeof(ctl) };
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			__u64 t = now_ns();
+			__u32 seq;
+
+			if (t >= deadline)
+				break;
+			if (poll(&pfd, 1, (int)((deadline - t) / 1000000) + 1) <= 0)
+				continue;
+			n = recvmsg(fd, &msg, MSG_DONTWAIT);
+			if (n < 4)
+				continue;
+			seq = ntohl(*(__be32 *)pkt);
+			for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm;
+			     cm = CMSG_NXTHDR(&msg, cm)) {
+				struct timespec ts;
+
+				if (cm->cmsg_level != SOL_SOCKET ||
+				    cm->cmsg_type != SCM_TIMESTAMPNS)
+					continue;
+				memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+				if (seq < (__u32)count && t1[seq] && !rtt[seq]) {
+					rtt[seq] = (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec -
+						   t1[seq];
+					got++;
+				}
+			}
+		}
+		if (i < count) {
+			__u8 p[PAYLOAD_LEN];
+
+			light_payload(p);
+			*(__be32 *)p = htonl(i);
+			t1[i] = xt_realtime_ns();
+			if (send(fd, p, sizeof(p), 0) < 0)
+				t1[i] = 0;
+		}
+	}
+	n = 0;
+	for (int i = 0; i < count; i++)
+		if (rtt[i])
+			rtt[n++] = rtt[i];
+	qsort(rtt, n, sizeof(rtt[0]), cmp_u64);
+	printf("{\"overall\": {\"sent\": %d, \"received\": %d, \"rtt_ns\": ", count, got);
+	if (n)
+		printf("{\"n\": %d, \"median\": %lld, \"p90\": %lld, \"p99\": %lld, "
+		       "\"p99_9\": %lld}",
+		       n, (long long)pctl(rtt, n, 5000), (long long)pctl(rtt, n, 9000),
+		       (long long)pctl(rtt, n, 9900), (long long)pctl(rtt, n, 9990));
+	else
+		printf("null");
+	printf(", \"residence_ns\": null}}\n");
+	free(t1);
+	free(rtt);
+	close(fd);
+	return n ? 0 : 1;
 }
 
 /* ---- ctrl --------------------------------------------------------------- */
@@ -819,6 +1292,8 @@ int main(int argc, char **argv)
 		return cmd_flood(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stub"))
 		return cmd_stub(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "rtt"))
+		return cmd_rtt(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ctrl"))
 		return cmd_ctrl(argc - 1, argv + 1);
 	fprintf(stderr, "xtbench: unknown command %s\n", argv[1]);
