@@ -180,6 +180,7 @@ enum opt_id {
 	OPT_SENDER_PORT,
 	OPT_START_DELAY,
 	OPT_DURATION,
+	OPT_REFLECTOR_STATEFUL,
 	/* full TWAMP only */
 	OPT_MODES,
 	OPT_USER,
@@ -223,6 +224,7 @@ static const struct opt_def opt_defs[] = {
 	{ "sender-port", 0, true, OPT_SENDER_PORT },
 	{ "start-delay", 0, true, OPT_START_DELAY },
 	{ "duration", 0,   true,  OPT_DURATION },
+	{ "reflector-stateful", 0, false, OPT_REFLECTOR_STATEFUL },
 	{ "modes",    'A', true,  OPT_MODES },
 	{ "user",     'u', true,  OPT_USER },
 	{ "keyfile",  'k', true,  OPT_KEYFILE },
@@ -466,6 +468,9 @@ static int apply_opt(const struct opt_def *d, const char *val, struct ping_opts 
 		return parse_duration("start delay", val, &o->start_delay_ns, err, errlen);
 	case OPT_DURATION:
 		return parse_duration("duration", val, &o->duration_ns, err, errlen);
+	case OPT_REFLECTOR_STATEFUL:
+		o->reflector_stateful = true;
+		return 0;
 	default:
 		return apply_full_opt(d, val, o, err, errlen);
 	}
@@ -540,6 +545,12 @@ static int finish_opts(struct ping_opts *o, struct parse_state *ps, char *err, s
 	if (o->light && ps->full_only) {
 		snprintf(err, errlen, "--%s needs TWAMP-Control: drop --light",
 			 ps->full_only->long_name);
+		return -EINVAL;
+	}
+	if (!o->light && o->reflector_stateful) {
+		snprintf(
+			err, errlen,
+			"--reflector-stateful is for --light: a full TWAMP reflector always keeps its own sequence numbers (RFC 5357 §4.2.1)");
 		return -EINVAL;
 	}
 	if (!o->light && finish_full_opts(o, err, errlen))
@@ -1162,6 +1173,11 @@ void ping_usage(FILE *f)
 		"      --sender-port P[-Q]  send from UDP port P (full TWAMP: one port of\n"
 		"                      P..Q per session)\n"
 		"      --start-delay S wait S seconds before the first packet\n"
+		"      --reflector-stateful  with --light: the reflector numbers its replies\n"
+		"                      per sender (xtwampd does unless --stateless), so loss\n"
+		"                      splits forward/backward even when its numbers equal\n"
+		"                      ours; without it such a split is only shown as what a\n"
+		"                      stateful reflector would imply\n"
 		"  -4, -6              use IPv4 / IPv6 only\n"
 		"      --raw           CSV instead: one line per reply, Unix ns timestamps:\n"
 		"                      " PING_CSV_HEADER "\n"
@@ -2021,9 +2037,9 @@ static void json_document(const struct ping_opts *o, const struct ping_report *r
 		fputs("null", f);
 	fprintf(f,
 		",\"ttl\":%d,\"df\":%s,\"timeout_ns\":%llu,\"start_delay_ns\":%llu,"
-		"\"sessions\":%zu,\"ssid\":",
+		"\"sessions\":%zu,\"reflector_stateful\":%s,\"ssid\":",
 		o->ttl, o->df ? "true" : "false", (unsigned long long)o->timeout_ns,
-		(unsigned long long)o->start_delay_ns, n);
+		(unsigned long long)o->start_delay_ns, n, o->reflector_stateful ? "true" : "false");
 	if (o->ssid)
 		fprintf(f, "%u", o->ssid);
 	else
@@ -2155,6 +2171,8 @@ static int ping_run_light(const struct ping_opts *o)
 		}
 	}
 	st.lines = want_lines(o);
+	/* only the operator knows whether a light reflector numbers its replies */
+	st.stateful = o->reflector_stateful;
 	ping_session_init(&st.sess, o->timeout_ns, o->ssid);
 	setvbuf(stdout, NULL, _IOLBF, 0); /* lines as they happen, also into a pipe */
 	signals_catch(&sig);

@@ -82,6 +82,7 @@ struct ping_opts {
 	__u16 sport_lo, sport_hi; /* --sender-port P[-Q], 0 = ephemeral */
 	__u64 start_delay_ns;	  /* --start-delay: wait before the first packet */
 	__u64 duration_ns;	  /* --duration: send for this long instead of -c */
+	bool reflector_stateful;  /* --reflector-stateful: light reflector numbers per sender */
 
 	/* Full TWAMP only (without --light). */
 	__u32 modes[4];			 /* -A: XT_MODE_* security bits, preferred first */

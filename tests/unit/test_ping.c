@@ -313,6 +313,7 @@ static const struct bad_case bad_cases[] = {
 	{ { "--light", "h", "-c" }, "needs a value" },
 	{ { "--light", "h", "--count" }, "needs a value" },
 	{ { "--light=yes", "h" }, "takes no value" },
+	{ { "h", "--reflector-stateful" }, "--reflector-stateful is for --light" },
 	{ { "--light", "h:0" }, "port" },
 	{ { "--light", "h:70000" }, "port" },
 	{ { "--light", "h:" }, "port" },
@@ -370,6 +371,14 @@ static void test_args_new_options(void **state)
 	assert_int_equal(o.sport_lo, 6000);
 	assert_int_equal(o.sport_hi, 6000);
 	assert_int_equal(o.dscp, 46);
+	assert_false(o.reflector_stateful); /* unless the operator says so */
+
+	{
+		char *a5[] = { "ping", "--light", "h", "--stamp", "--reflector-stateful" };
+
+		assert_int_equal(ping_parse_args(ARGC(a5), a5, &o, err, sizeof(err)), 0);
+		assert_true(o.reflector_stateful && o.light);
+	}
 }
 
 static void test_args_errors(void **state)

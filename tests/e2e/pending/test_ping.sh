@@ -76,7 +76,7 @@ def result(r, count=None):
     for k in ("rtt", "forward", "backward"):
         assert set(r["ipdv_ns"][k]) == {"pairs", "mean_abs", "distribution"}
     assert set(r["jitter_rfc3550_ns"]) == {"pairs", "rtt", "forward", "backward"}
-    assert set(r["loss_split"]) == {"available", "forward", "backward", "reason"}
+    assert set(r["loss_split"]) == {"available", "forward", "backward", "reason", "if_stateful"}
     assert set(r["reorder"]) == {"received", "reordered", "ratio", "extent_max", "extent_mean"}
     assert set(r["reorder_split"]) == {"available", "forward", "backward"}
     if count is not None:
@@ -117,7 +117,8 @@ ping_json() {
 CLEAN='
 r = o
 assert r["lost"] == 0 and r["duplicates"] == 0 and r["invalid"] == 0, r
-assert r["loss_split"] == {"available": True, "forward": 0, "backward": 0, "reason": None}
+assert r["loss_split"] == {"available": True, "forward": 0, "backward": 0, "reason": None,
+                           "if_stateful": None}, r["loss_split"]
 assert r["hops"]["forward"] == {"min": 0, "max": 0}, r["hops"]
 assert r["hops"]["backward"] == {"min": 0, "max": 0}, r["hops"]
 assert r["rtt_ns"]["min"] > 0
@@ -195,18 +196,48 @@ print('%d sent in %.2f s' % (o['sent'], (d['end_unix_ns'] - d['start_unix_ns']) 
 
 	# Exact loss: every 10th UDP datagram reaching the sender is dropped.
 	if [[ $mode == native ]] && build_drop && dropper on >"$XT_WORK/drop.out" 2>&1; then
-		# 95 replies: the 10th..90th are dropped (9), and a later reply shows each gap
-		ping_json "dropper: TWAMP Light IPv4, 95 packets, every 10th reply dropped" "
+		# 95 replies: the 10th..90th are dropped (9), and a later reply shows each
+		# gap.  xtwampd numbers per sender, but over TWAMP Light its numbers equal
+		# ours when nothing is lost forward, which a stateless reflector's do
+		# too: without --reflector-stateful the split is unavailable and only
+		# implied; with it, it is known.
+		ping_json "dropper: TWAMP Light IPv4, 95 packets, every 10th reply dropped: split implied" "
 assert o['sent'] == 95 and o['lost'] == 9 and o['received'] == 86, o
-assert o['loss_split'] == {'available': True, 'forward': 0, 'backward': 9, 'reason': None}, o['loss_split']
+assert o['loss_split']['available'] is False and 'stateless' in o['loss_split']['reason'], o['loss_split']
+assert o['loss_split']['if_stateful'] == {'forward': 0, 'backward': 9}, o['loss_split']
+assert d['parameters']['reflector_stateful'] is False
+assert d['sessions'][0]['stateful_reflector_known'] is False
 assert o['ipdv_ns']['rtt']['pairs'] == 95 - 1 - 2 * 9, o['ipdv_ns']['rtt']['pairs']
-print('lost %d of %d, backward %d' % (o['lost'], o['sent'], o['loss_split']['backward']))
-" -- --light "$ADDR4_R:8620" -c 95 -i 0.002
+print('lost %d of %d, backward %d if stateful' % (o['lost'], o['sent'], o['loss_split']['if_stateful']['backward']))
+" -- --light "$ADDR4_R:8620" -c 95 -i 0.002 -W 0.5
 		dropper on >/dev/null 2>&1
-		ping_json "dropper: STAMP IPv6, 55 packets" "
+		ping_json "dropper: TWAMP Light IPv4, 95 packets, --reflector-stateful: 9 backward" "
+assert o['sent'] == 95 and o['lost'] == 9 and o['received'] == 86, o
+assert o['loss_split'] == {'available': True, 'forward': 0, 'backward': 9, 'reason': None, 'if_stateful': None}, o['loss_split']
+assert d['parameters']['reflector_stateful'] is True
+assert d['sessions'][0]['stateful_reflector_known'] is True
+print('lost %d of %d, forward/backward %d/%d' % (o['lost'], o['sent'], o['loss_split']['forward'], o['loss_split']['backward']))
+" -- --light "$ADDR4_R:8620" -c 95 -i 0.002 -W 0.5 --reflector-stateful
+		dropper on >/dev/null 2>&1
+		out=$XT_WORK/drop-human.out
+		if xt_in_s "$XTWAMP" ping --light "$ADDR4_R:8620" -c 25 -i 0.002 -W 0.5 -q >"$out" 2>&1 &&
+			grep -q '^loss forward/backward: unavailable: reflector sequence numbers equal ours' "$out" &&
+			grep -q -- '--reflector-stateful): 0/2$' "$out"; then
+			xt_ok "dropper: human summary of 25 packets says unavailable, 0/2 if stateful"
+		else
+			xt_fail "dropper: human summary of 25 packets: unavailable, 0/2 if stateful"
+			xt_indent "$out"
+		fi
+		dropper on >/dev/null 2>&1
+		ping_json "dropper: STAMP IPv6, 55 packets: split implied" "
 assert o['sent'] == 55 and o['lost'] == 5, o
-assert o['loss_split']['backward'] == 5 and o['loss_split']['forward'] == 0, o['loss_split']
-" -- --light "[$ADDR6_R]:863" --stamp -c 55 -i 0.002
+assert not o['loss_split']['available'] and o['loss_split']['if_stateful'] == {'forward': 0, 'backward': 5}, o['loss_split']
+" -- --light "[$ADDR6_R]:863" --stamp -c 55 -i 0.002 -W 0.5
+		dropper on >/dev/null 2>&1
+		ping_json "dropper: STAMP IPv6, 55 packets, --reflector-stateful: 5 backward" "
+assert o['sent'] == 55 and o['lost'] == 5, o
+assert o['loss_split'] == {'available': True, 'forward': 0, 'backward': 5, 'reason': None, 'if_stateful': None}, o['loss_split']
+" -- --light "[$ADDR6_R]:863" --stamp -c 55 -i 0.002 -W 0.5 --reflector-stateful
 		dropper on >/dev/null 2>&1
 		ping_json "dropper: full TWAMP, 3 sessions of 41" "
 assert o['sent'] == 123 and o['lost'] == 12, (o['sent'], o['lost'])
