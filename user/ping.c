@@ -1978,17 +1978,21 @@ static void input_of(const struct ping_run_state *st, struct ps_input *in)
 	in->reflector_unsync = st->sess.reflector_unsync;
 }
 
-/* Exit code of one session, with the reason logged. */
-static int session_code(const struct ping_run_state *st)
+/*
+ * Exit code of one session; with say, the reason is logged (after the
+ * summary, so that a failed run ends with its one-line reason).
+ */
+static int session_code(const struct ping_run_state *st, bool say)
 {
 	char reason[512];
 
-	if (st->sess.reflector_no_ssid)
+	if (say && st->sess.reflector_no_ssid)
 		log_info("the reflector returned SSID 0: it does not implement RFC 8972");
 	if (st->fatal)
 		return PING_EXIT_NOREPLY;
 	if (!st->sess.cnt.received) {
-		log_error("%s", no_reply_reason(st, reason, sizeof(reason)));
+		if (say)
+			log_error("%s", no_reply_reason(st, reason, sizeof(reason)));
 		return PING_EXIT_NOREPLY;
 	}
 	return PING_EXIT_OK;
@@ -2087,7 +2091,7 @@ static int report(const struct ping_opts *o, const struct ping_report *rep,
 			log_error("statistics: out of memory");
 			code = PING_EXIT_NOREPLY;
 		}
-		if (session_code(&sts[i]) != PING_EXIT_OK)
+		if (session_code(&sts[i], false) != PING_EXIT_OK)
 			code = PING_EXIT_NOREPLY;
 	}
 	if (n > 1 && ps_compute(in, n, &res[n])) {
@@ -2117,6 +2121,8 @@ static int report(const struct ping_opts *o, const struct ping_report *rep,
 	}
 	fflush(out);
 out:
+	for (size_t i = 0; i < n; i++)
+		session_code(&sts[i], true);
 	free(res);
 	free(in);
 	return code;

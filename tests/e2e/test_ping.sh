@@ -298,6 +298,85 @@ print('lost %d of %d, forward/backward %d/%d' % (o['lost'], o['sent'], o['loss_s
 	xt_stop_daemon
 done
 
+# run_fail WHAT REASON_RE ARGS...: xtwamp ping ARGS must exit 1 with a
+# one-line reason matching REASON_RE as the last line of stderr.
+run_fail() {
+	local what=$1 re=$2 out=$XT_WORK/fail.out rc last
+	shift 2
+	xt_in_s "$XTWAMP" ping "$@" >"$out" 2>"$out.err"
+	rc=$?
+	last=$(tail -n 1 "$out.err")
+	if ((rc == 1)) && [[ $last =~ $re ]]; then
+		xt_ok "$what: exit 1, '$last'"
+	else
+		xt_fail "$what: exit $rc, last line of stderr '$last', wanted exit 1 and /$re/"
+		xt_indent "$out.err" 10
+	fi
+}
+
+xt_section "failures: exit 1 with a one-line reason"
+run_fail "full TWAMP, no server" "^xtwamp: error: cannot connect to $ADDR4_R:862 \(TWAMP-Control\): Connection refused$" \
+	"$ADDR4_R" -c 2 -i 0.01
+run_fail "TWAMP Light, nothing listening" "^xtwamp: error: no reply from $ADDR4_R:8620: ICMP: Connection refused \(from $ADDR4_R\); is a reflector listening there\?$" \
+	--light "$ADDR4_R:8620" -c 2 -i 0.01 -W 0.3 -q
+run_fail "TWAMP Light, no route (198.51.100.7)" "^xtwamp: error: no packet could be sent to 198.51.100.7:862: Network is unreachable$" \
+	--light 198.51.100.7 -c 2 -i 0.01 -W 0.3 -q
+if xt_start_daemon native --keys "$KEYS" --modes authenticated --max-sessions-per-connection 2 \
+	--light-port 8620; then
+	run_fail "server offers only authenticated" "^xtwamp: error: $ADDR4_R:862: server refused the mode: it offers authenticated; we asked for unauthenticated \(-A\)$" \
+		"$ADDR4_R" -c 2 -i 0.01
+	printf 'alice %s\n' ffffffffffffffffffffffffffffffff >"$XT_WORK/wrong-keys"
+	chmod 600 "$XT_WORK/wrong-keys"
+	run_fail "wrong secret" "^xtwamp: error: $ADDR4_R:862: authentication failed: Server-Start Accept 1 \(failure\)" \
+		"$ADDR4_R" -A authenticated -u alice -k "$XT_WORK/wrong-keys" -c 2 -i 0.01
+	run_fail "3 sessions, the server allows 2 per connection" "^xtwamp: error: $ADDR4_R:862: Request-TW-Session 3 of 3: session refused: Accept 4 \(permanent resource limit\)$" \
+		"$ADDR4_R" -A authenticated -u alice -k "$KEYS" --sessions 3 -c 2 -i 0.01
+
+	# --raw: the header, one row per reply with T1 <= T2 <= T3 <= T4, stateful rseq 0..n-1
+	xt_twamp_ping "--raw CSV of 5 TWAMP Light replies" 5 --ttl 255 --length 41 -- \
+		--light "$ADDR4_R:8620" -c 5 -i 0.01
+	# -v: a ping-like line per reply even above 100 packets and with -q
+	out=$XT_WORK/verbose.out
+	xt_in_s "$XTWAMP" ping --light "$ADDR4_R:8620" -c 150 -i 0.001 -v -q >"$out" 2>&1
+	n=$(grep -cE "^41 octets from $ADDR4_R:8620: seq=[0-9]+ rseq=[0-9]+ rtt=[0-9.]+ ms fwd=-?[0-9.]+ ms bwd=-?[0-9.]+ ms residence=[0-9.]+ us ttl=255/255$" "$out")
+	if ((n == 150)) && grep -q '^150 sent, 150 received, 0 lost' "$out"; then
+		xt_ok "-v: 150 per-reply lines and the summary"
+	else
+		xt_fail "-v: $n per-reply lines of 150"
+		xt_indent "$out" 10
+	fi
+	xt_stop_daemon
+fi
+
+# Replies too short, from the wrong source, or for a sequence number never
+# sent are counted as invalid and never used (bad_reflector.py sends one of
+# each and one good reply per request).
+xt_section "bad replies"
+bad=$XT_WORK/bad.out
+timeout -k 2 25 nsenter --net="/run/netns/$NS_R" python3 "$XT_E2E/bad_reflector.py" \
+	"$ADDR4_R" 8620 8621 5 >"$bad" 2>&1 &
+bad_pid=$!
+for ((i = 0; i < 50; i++)); do
+	grep -q ready "$bad" && break
+	sleep 0.1
+done
+if ping_json "5 requests: 5 good replies, 15 invalid (too short, wrong source, unknown seq)" "
+assert o['sent'] == 5 and o['received'] == 5 and o['lost'] == 0, o
+assert o['invalid'] == 15 and o['duplicates'] == 0, o
+print('%d received, %d invalid' % (o['received'], o['invalid']))
+" -- --light "$ADDR4_R:8620" -c 5 -i 0.05 -W 0.5 -v; then
+	err=$XT_WORK/json.$XT_PINGS.json.err
+	if (($(grep -c "invalid reply: from unexpected source $ADDR4_R:8621" "$err") == 5 &&
+		$(grep -c "invalid reply from $ADDR4_R:8620: 20 octets, shorter than the 41-octet" "$err") == 5 &&
+		$(grep -cE "invalid reply from $ADDR4_R:8620: sender sequence number 100000[0-4] was never sent" "$err") == 5)); then
+		xt_ok "-v says why each of the 15 was rejected"
+	else
+		xt_fail "-v reasons for the invalid replies"
+		xt_indent "$err" 20
+	fi
+fi
+wait "$bad_pid" 2>/dev/null
+
 # A stateless reflector copies our sequence numbers: no direction for loss.
 if xt_start_daemon generic --stateless --light-port 8620 --no-control; then
 	ping_json "stateless reflector: split reported unavailable only when there is loss" "
