@@ -4,12 +4,15 @@
 
   bad_reflector.py ADDR PORT OTHER_PORT COUNT
 
-Answers the first COUNT requests on ADDR:PORT (UDP) each with one good
-RFC 5357 §4.2.1 reply (41 octets + the request's padding) and three that a
-Session-Sender must count as invalid, not trust:
+Answers the first COUNT requests on ADDR:PORT (UDP) each with a good
+RFC 5357 §4.2.1 reply (41 octets + the request's padding), sent twice but
+for the last request (the second copy is a duplicate), and three replies that a Session-Sender must
+count as invalid, not trust:
   - 20 octets, shorter than any reflector packet;
   - a correct reply, but from OTHER_PORT (a wrong source);
   - a correct reply with a Sender Sequence Number never sent (seq + 1000000).
+The good replies to requests 0, 2, 4, ... are held until the next request
+has been answered (arrival order 1 0 3 2 ...: reordered), except the last.
 Then it exits (or after 20 s without requests).  Prints "ready" once bound.
 """
 import socket
@@ -45,6 +48,7 @@ def main():
     o.bind((addr, other))
     s.settimeout(20)
     print("ready", flush=True)
+    held = None
     for n in range(count):
         try:
             req, peer = s.recvfrom(2048)
@@ -57,7 +61,14 @@ def main():
         o.sendto(good, peer)
         bogus, _ = reply(req, n, seq + 1000000)
         s.sendto(bogus, peer)
-        s.sendto(good, peer)
+        if n % 2 == 0 and n + 1 < count:
+            held = good
+            continue
+        # no duplicate of the last reply: the sender may be gone by then
+        dup = n + 1 < count
+        for r in (good,) * (1 + dup) + ((held, held) if held else ()):
+            s.sendto(r, peer)
+        held = None
 
 
 if __name__ == "__main__":

@@ -127,6 +127,9 @@ assert r["loss_split"] == {"available": True, "forward": 0, "backward": 0, "reas
 assert r["hops"]["forward"] == {"min": 0, "max": 0}, r["hops"]
 assert r["hops"]["backward"] == {"min": 0, "max": 0}, r["hops"]
 assert r["rtt_ns"]["min"] > 0
+# never silently: an unsynchronised clock (as on this VM) comes with a warning
+c = r["clock"]
+assert (c["warning"] is None) == (c["sender_synchronized"] and c["reflector_synchronized"]), c
 print("%d/%d replies, rtt median %.1f us, p99.9 %.1f us, dscp %s" % (r["received"], r["sent"],
       r["rtt_ns"]["median"] / 1e3, r["rtt_ns"]["p99_9"] / 1e3, r["dscp"]))
 '
@@ -198,6 +201,23 @@ print('%d sent in %.2f s' % (o['sent'], (d['end_unix_ns'] - d['start_unix_ns']) 
 	else
 		xt_fail "human summary"
 		xt_indent "$out"
+	fi
+
+	# Long runs: no line per reply, a progress line on stderr (--progress
+	# when stderr is not a terminal), the last one with the final counts.
+	if [[ $mode == native ]]; then
+		out=$XT_WORK/progress.out
+		xt_in_s "$XTWAMP" ping --light "$ADDR4_R:8620" -c 1500 -i 0.001 --progress \
+			>"$out" 2>"$out.err"
+		n=$(grep -cE '^sent [0-9]+, received [0-9]+, late 0, unanswered [0-9]+' "$out.err")
+		if ((n >= 2)) && tail -n 1 "$out.err" | grep -q '^sent 1500, received 1500, late 0, unanswered 0' &&
+			! grep -q ' octets from ' "$out" && grep -q '^1500 sent, 1500 received' "$out"; then
+			xt_ok "--progress: $n progress lines, the last 1500/1500, no per-reply lines"
+		else
+			xt_fail "--progress"
+			xt_indent "$out.err" 5
+			xt_indent "$out" 5
+		fi
 	fi
 
 	# 20,000 packets at 10 us.  Not a timing assertion (the rate this VM
@@ -350,9 +370,11 @@ fi
 
 # Replies too short, from the wrong source, or for a sequence number never
 # sent are counted as invalid and never used (bad_reflector.py sends one of
-# each and one good reply per request).
+# each and a good reply twice per request but the last, and swaps the good replies in
+# pairs: arrival order 1 0 3 2 4).
 xt_section "bad replies"
 bad=$XT_WORK/bad.out
+: >"$bad"
 timeout -k 2 25 nsenter --net="/run/netns/$NS_R" python3 "$XT_E2E/bad_reflector.py" \
 	"$ADDR4_R" 8620 8621 5 >"$bad" 2>&1 &
 bad_pid=$!
@@ -360,10 +382,16 @@ for ((i = 0; i < 50; i++)); do
 	grep -q ready "$bad" && break
 	sleep 0.1
 done
-if ping_json "5 requests: 5 good replies, 15 invalid (too short, wrong source, unknown seq)" "
+if ping_json "5 requests: 5 good replies, 15 invalid (too short, wrong source, unknown seq), 4 duplicates, 2 reordered" "
 assert o['sent'] == 5 and o['received'] == 5 and o['lost'] == 0, o
-assert o['invalid'] == 15 and o['duplicates'] == 0, o
-print('%d received, %d invalid' % (o['received'], o['invalid']))
+assert o['invalid'] == 15 and o['duplicates'] == 4, o
+# RFC 4737: seq 0 after 1 and 2 after 3, each one place late
+assert o['reorder']['reordered'] == 2 and o['reorder']['extent_max'] == 1, o['reorder']
+assert o['reorder']['ratio'] == 0.4, o['reorder']
+# the reflector's numbers equal ours: reordering has no direction
+assert o['reorder_split']['available'] is False, o['reorder_split']
+assert o['rtt_ns']['n'] == 5
+print('%d received, %d invalid, %d duplicates, %d reordered' % (o['received'], o['invalid'], o['duplicates'], o['reorder']['reordered']))
 " -- --light "$ADDR4_R:8620" -c 5 -i 0.05 -W 0.5 -v; then
 	err=$XT_WORK/json.$XT_PINGS.json.err
 	if (($(grep -c "invalid reply: from unexpected source $ADDR4_R:8621" "$err") == 5 &&
