@@ -190,6 +190,8 @@ enum opt_id {
 	OPT_SESSION_TIMEOUT,
 	OPT_TEST_PORT,
 	OPT_INDIVIDUAL,
+	OPT_SYMMETRICAL,
+	OPT_REFLECT_OCTETS,
 };
 
 struct opt_def {
@@ -233,6 +235,8 @@ static const struct opt_def opt_defs[] = {
 	{ "session-timeout",    0, true, OPT_SESSION_TIMEOUT },
 	{ "test-port",          0, true, OPT_TEST_PORT },
 	{ "individual",         0, false, OPT_INDIVIDUAL },
+	{ "symmetrical",        0, false, OPT_SYMMETRICAL },
+	{ "reflect-octets",     0, true,  OPT_REFLECT_OCTETS },
 };
 /* clang-format on */
 
@@ -320,6 +324,19 @@ static int apply_full_opt(const struct opt_def *d, const char *val, struct ping_
 		return 0;
 	case OPT_INDIVIDUAL:
 		o->individual = true;
+		return 0;
+	case OPT_SYMMETRICAL:
+		o->symmetrical = true;
+		return 0;
+	case OPT_REFLECT_OCTETS:
+		if (parse_uint(val, PING_UDP_PAYLOAD_MAX - PING_REFLECT_OFF, &v) || v == 0) {
+			snprintf(
+				err, errlen,
+				"reflect-octets must be a whole number of octets from 1 to %d, not '%s'",
+				PING_UDP_PAYLOAD_MAX - PING_REFLECT_OFF, val);
+			return -EINVAL;
+		}
+		o->reflect_octets = (__u16)v;
 		return 0;
 	default:
 		return -EINVAL;
@@ -530,6 +547,43 @@ static int finish_full_opts(struct ping_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * RFC 6038 on unauthenticated test packets: the padding to reflect follows
+ * the 27 octets the 41-octet reply header needs (§4.2: Padding Length >=
+ * 27 + Length of padding to reflect), and Symmetrical Size needs requests
+ * at least as long as that header.  Keyed test modes are checked per
+ * session (ping_session_check_6038()).
+ */
+static int finish_rfc6038(struct ping_opts *o, const struct parse_state *ps, char *err,
+			  size_t errlen)
+{
+	__u32 need = PING_TWAMP_PAD_DEFAULT + o->reflect_octets;
+
+	if (!o->symmetrical && !o->reflect_octets)
+		return 0;
+	if (o->reflect_octets && modes_test_keyed(o)) {
+		snprintf(
+			err, errlen,
+			"--reflect-octets works with unauthenticated or mixed test packets only (-A)");
+		return -EINVAL;
+	}
+	if (modes_test_keyed(o) && !o->reflect_octets)
+		return 0;
+	if (!ps->padding_set) {
+		o->padding = need; /* the smallest request that carries it all */
+		o->padding_set = true;
+	} else if (o->padding < need) {
+		snprintf(
+			err, errlen,
+			"padding %u is too short for %s: at least %u octets after the 14-octet header (RFC 6038)",
+			o->padding,
+			o->reflect_octets ? "--reflect-octets" : "--symmetrical (41-octet replies)",
+			need);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Cross-option checks, once every option is known. */
 static int finish_opts(struct ping_opts *o, struct parse_state *ps, char *err, size_t errlen)
 {
@@ -622,6 +676,8 @@ static int finish_opts(struct ping_opts *o, struct parse_state *ps, char *err, s
 		o->padding = (__u32)ps->padding;
 		o->padding_set = true;
 	}
+	if (!o->light && finish_rfc6038(o, ps, err, errlen))
+		return -EINVAL;
 	if (ping_parse_target(ps->target, o->host, sizeof(o->host), &o->port, err, errlen))
 		return -EINVAL;
 	/* A literal of the other family would only fail later, in getaddrinfo. */
@@ -802,6 +858,29 @@ __u32 ping_session_padding(const struct ping_opts *o, __u32 test_mode)
 		return o->padding;
 	/* RFC 5357 §4.1.2: enough padding for equal sizes both ways (erratum 5045: 64) */
 	return (test_mode & XT_MODE_TEST_CIPHER) ? PING_AUTH_PAD_DEFAULT : PING_TWAMP_PAD_DEFAULT;
+}
+
+void ping_reflect_fill(__u8 *dst, size_t n, __u32 seq, __u16 server_octets)
+{
+	size_t i = 0;
+
+	if (server_octets && n >= 2) {
+		dst[0] = (__u8)(server_octets >> 8);
+		dst[1] = (__u8)server_octets;
+		i = 2;
+	}
+	for (; i < n; i++)
+		dst[i] = (__u8)(seq >> (8 * (i % 4))) ^ (__u8)(0xa5 + i);
+}
+
+bool ping_reflect_ok(const __u8 *reply, size_t len, size_t n, __u32 seq, __u16 server_octets)
+{
+	__u8 want[PING_UDP_PAYLOAD_MAX];
+
+	if (n > sizeof(want) || len < PING_REFLECT_OFF + n)
+		return false;
+	ping_reflect_fill(want, n, seq, server_octets);
+	return memcmp(reply + PING_REFLECT_OFF, want, n) == 0;
 }
 
 size_t ping_session_request_len(const struct ping_opts *o, __u32 test_mode)
@@ -1211,6 +1290,12 @@ void ping_usage(FILE *f)
 		"                      2^E (default 15, RFC 5357 §6)\n"
 		"      --individual    start and stop the sessions with Start-N/Stop-N\n"
 		"                      (RFC 5938; the server must offer it)\n"
+		"      --symmetrical   Symmetrical Size (RFC 6038): the reflector must answer\n"
+		"                      with replies as long as the requests; others are\n"
+		"                      counted invalid (the server must offer it)\n"
+		"      --reflect-octets N  Reflect Octets (RFC 6038): N octets of our padding\n"
+		"                      must come back at octet 41 of each reply; others are\n"
+		"                      counted invalid (unauthenticated or mixed test packets)\n"
 		"\n"
 		"Per reply:\n"
 		"  41 octets from 192.0.2.1:862: seq=0 rseq=0 rtt=0.123 ms fwd=0.050 ms bwd=0.073 ms residence=0.4 us ttl=64/255\n"
@@ -1271,6 +1356,10 @@ struct ping_run_state {
 	__u32 padding;	 /* octets after the sender header */
 	struct tw_test_keys keys;
 	__u8 sid[XT_SID_LEN];
+	/* RFC 6038, negotiated */
+	size_t request_len;  /* Symmetrical Size: every reply this long; 0 = no check */
+	__u16 reflect_len;   /* Length of padding to reflect, 0 = none */
+	__u16 server_octets; /* from Accept-Session, first two octets reflected */
 	/* output */
 	bool lines;    /* a line per reply (short runs, or -v) */
 	bool stateful; /* the reflector numbers its replies itself (full TWAMP) */
@@ -1466,6 +1555,15 @@ static void send_one(struct ping_run_state *st)
 		st->fatal = true;
 		return;
 	}
+	if (st->reflect_len) {
+		/*
+		 * RFC 6038 §5.1.5: with Symmetrical Size after the 27 MBZ octets
+		 * (where the reply keeps it), else (§5.1.2) first in the padding.
+		 */
+		size_t off = o->symmetrical ? PING_REFLECT_OFF : sizeof(struct xt_twamp_sender);
+
+		ping_reflect_fill(buf + off, st->reflect_len, st->sess.nsent, st->server_octets);
+	}
 	if (xt_clock_read(&cs) == 0) {
 		ee = cs.error_estimate;
 		st->realtime_minus_tai_ns = cs.realtime_minus_tai_ns;
@@ -1586,6 +1684,20 @@ static void handle_reply(struct ping_run_state *st, const __u8 *buf, size_t len,
 	} else {
 		v = ping_parse_reply(buf, len, o->format, st->realtime_minus_tai_ns, &r, why,
 				     sizeof(why));
+	}
+	if (!v && st->request_len && len != st->request_len) {
+		v = -EINVAL;
+		snprintf(
+			why, sizeof(why),
+			"%zu octets, not the %zu of the request (Symmetrical Size, RFC 6038 §5.2.2)",
+			len, st->request_len);
+	}
+	if (!v && st->reflect_len && !st->test_mode &&
+	    !ping_reflect_ok(buf, len, st->reflect_len, r.sender_seq, st->server_octets)) {
+		v = -EINVAL;
+		snprintf(why, sizeof(why),
+			 "the %u octets to reflect of seq %u are not at octet %d (RFC 6038 §5.2.1)",
+			 st->reflect_len, r.sender_seq, PING_REFLECT_OFF);
 	}
 	if (v) {
 		st->sess.cnt.invalid++;
@@ -2041,9 +2153,11 @@ static void json_document(const struct ping_opts *o, const struct ping_report *r
 		fputs("null", f);
 	fprintf(f,
 		",\"ttl\":%d,\"df\":%s,\"timeout_ns\":%llu,\"start_delay_ns\":%llu,"
-		"\"sessions\":%zu,\"reflector_stateful\":%s,\"ssid\":",
+		"\"sessions\":%zu,\"reflector_stateful\":%s,\"symmetrical_size\":%s,"
+		"\"reflect_octets\":%u,\"ssid\":",
 		o->ttl, o->df ? "true" : "false", (unsigned long long)o->timeout_ns,
-		(unsigned long long)o->start_delay_ns, n, o->reflector_stateful ? "true" : "false");
+		(unsigned long long)o->start_delay_ns, n, o->reflector_stateful ? "true" : "false",
+		o->symmetrical ? "true" : "false", o->reflect_octets);
 	if (o->ssid)
 		fprintf(f, "%u", o->ssid);
 	else
@@ -2390,6 +2504,24 @@ static int request_one(struct cc_conn *cc, struct ping_run_state *st,
 	p.start_time_ntp = xt_unix_ns_to_ntp64(xt_realtime_ns());
 	p.timeout_ns = o->session_timeout_ns;
 	p.dscp = o->dscp > 0 ? (__u8)o->dscp : 0;
+	if (o->symmetrical) {
+		/* the reply header: 41 octets, or 112 in the keyed test modes */
+		size_t reply_min = st->test_mode ? sizeof(struct xt_twamp_sender_auth) + 64 :
+						   (size_t)PING_REFLECT_OFF;
+
+		st->request_len = ping_session_request_len(o, st->test_mode);
+		if (st->request_len < reply_min) {
+			log_error(
+				"--symmetrical: %zu-octet requests are shorter than the %zu-octet replies of %s mode",
+				st->request_len, reply_min, cc_mode_name(cc_security_mode(cc)));
+			return PING_EXIT_USAGE;
+		}
+	}
+	if (o->reflect_octets) {
+		/* any value will do: the server must echo it (RFC 6038 §4.3) */
+		p.octets_to_reflect = (__u16)(0x5800 | (st->index & 0xff));
+		p.padding_to_reflect_len = o->reflect_octets;
+	}
 	ret = cc_request_session(cc, &p, &a);
 	if (ret) {
 		log_error("%s: Request-TW-Session %d of %u: %s", ctl_peer, st->index, nsessions,
@@ -2397,6 +2529,8 @@ static int request_one(struct cc_conn *cc, struct ping_run_state *st,
 		return PING_EXIT_NOREPLY;
 	}
 	memcpy(st->sid, a.sid, XT_SID_LEN);
+	st->reflect_len = o->reflect_octets;
+	st->server_octets = a.server_octets;
 	if (st->test_mode) {
 		ret = cc_test_keys(cc, a.sid, &st->keys);
 		if (ret) {
@@ -2481,7 +2615,9 @@ static int ping_run_twamp(const struct ping_opts *o)
 	struct cc_config cfg = {
 		.modes = o->modes,
 		.n_modes = o->n_modes,
-		.features = o->individual ? XT_MODE_INDIVIDUAL_SESSIONS : 0,
+		.features = (o->individual ? XT_MODE_INDIVIDUAL_SESSIONS : 0) |
+			    (o->symmetrical ? XT_MODE_SYMMETRICAL_SIZE : 0) |
+			    (o->reflect_octets ? XT_MODE_REFLECT_OCTETS : 0),
 		.max_count_exponent = o->max_count_exponent,
 		.timeout_ms = PING_CONTROL_TIMEOUT_MS,
 	};
