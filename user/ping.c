@@ -1350,6 +1350,7 @@ struct ping_run_state {
 	/* schedule */
 	__u64 next_send, last_send;
 	__u32 attempts;
+	__u64 first_tx_ns, last_tx_ns; /* monotonic, right after the first/last sendto() */
 	/* full TWAMP */
 	int index;	 /* session number 1..N; 0 = light (no session column) */
 	__u32 test_mode; /* XT_MODE_AUTHENTICATED/ENCRYPTED, or 0: no test crypto */
@@ -1964,6 +1965,10 @@ static void loop(struct ping_run_state *sts, size_t n, struct ping_ctl_watch *ct
 			     b < TX_BURST && !done_sending(st, now, end) && now >= st->next_send;
 			     b++) {
 				send_one(st);
+				/* what was achieved, not asked: reported as the mean interval */
+				st->last_tx_ns = mono_ns();
+				if (!st->attempts)
+					st->first_tx_ns = st->last_tx_ns;
 				st->attempts++;
 				st->last_send = now;
 				st->next_send += next_gap(o);
@@ -2120,6 +2125,17 @@ struct ping_report {
 	__u64 start_ns, end_ns; /* Unix ns of the first send and of the end */
 };
 
+/*
+ * The mean interval the packets actually left at (0 with fewer than two):
+ * at 10 us a loaded host may not keep the asked one, and must say so.
+ */
+static __u64 mean_interval_ns(const struct ping_run_state *st)
+{
+	if (st->attempts < 2)
+		return 0;
+	return (st->last_tx_ns - st->first_tx_ns) / (st->attempts - 1);
+}
+
 static void json_document(const struct ping_opts *o, const struct ping_report *rep,
 			  const struct ping_run_state *sts, size_t n, const struct ps_result *res,
 			  const struct ps_result *overall, int code)
@@ -2170,8 +2186,17 @@ static void json_document(const struct ping_opts *o, const struct ping_report *r
 		ps_json_string(f, sts[i].sender);
 		fputs(",\"reflector\":", f);
 		ps_json_string(f, ping_format_endpoint(&sts[i].target, ep, sizeof(ep)));
-		fprintf(f, ",\"stateful_reflector_known\":%s,\"result\":",
-			sts[i].stateful ? "true" : "false");
+		fprintf(f,
+			",\"stateful_reflector_known\":%s,\"send_span_ns\":%llu,\"mean_interval_ns\":",
+			sts[i].stateful ? "true" : "false",
+			(unsigned long long)(sts[i].attempts ?
+						     sts[i].last_tx_ns - sts[i].first_tx_ns :
+						     0));
+		if (sts[i].attempts >= 2)
+			fprintf(f, "%llu", (unsigned long long)mean_interval_ns(&sts[i]));
+		else
+			fputs("null", f);
+		fputs(",\"result\":", f);
 		ps_json_result(f, &res[i]);
 		fputc('}', f);
 	}
@@ -2232,6 +2257,13 @@ static int report(const struct ping_opts *o, const struct ping_report *rep,
 		if (warn && r->rtt.n && (r->negative_fwd || r->negative_bwd || !o->quiet))
 			fprintf(out, "warning: %s\n", warn);
 		ps_print(out, what, rep->kind, r);
+		/* a run that fell behind its fixed interval says so */
+		if (i < n && !o->poisson &&
+		    mean_interval_ns(&sts[i]) > o->interval_ns + o->interval_ns / 10)
+			fprintf(out,
+				"sending    mean interval %.1f us over %u packets, not the %.1f us asked: this host could not keep up\n",
+				(double)mean_interval_ns(&sts[i]) / 1e3, sts[i].attempts,
+				(double)o->interval_ns / 1e3);
 	}
 	fflush(out);
 out:

@@ -90,6 +90,12 @@ def result(r, count=None):
     return r
 for s in d["sessions"]:
     result(s["result"])
+    r = s["result"]
+    # the achieved sending rate: span = mean interval x (packets - 1)
+    if r["sent"] >= 2 and r["send_errors"] == 0:
+        assert 0 <= s["send_span_ns"] - s["mean_interval_ns"] * (r["sent"] - 1) < r["sent"], s
+    elif r["sent"] < 2:
+        assert s["mean_interval_ns"] is None, s
 result(d["overall"])
 o = d["overall"]
 $code
@@ -268,9 +274,8 @@ assert s['available'] and s['backward'] == 0, s
 assert s['forward'] + s['backward'] + o['late'] == o['lost'], (s, o['late'], o['lost'])
 assert o['lost'] <= 1000, o['lost']
 open('$XT_WORK/fast.forward', 'w').write('%d %d' % (s['forward'], o['received'] + o['late']))
-t = (d['end_unix_ns'] - d['start_unix_ns']) / 1e9
-print('%d sent, %d received, %d late, %d lost (forward %d, backward %d), %d invalid; %.0f packets/s over %.3f s' % (
-      o['sent'], o['received'], o['late'], o['lost'], s['forward'], s['backward'], o['invalid'], o['sent'] / t, t))
+print('%d sent, %d received, %d late, %d lost (forward %d, backward %d), %d invalid; sent with a mean interval of %.1f us' % (
+      o['sent'], o['received'], o['late'], o['lost'], s['forward'], s['backward'], o['invalid'], d['sessions'][0]['mean_interval_ns'] / 1e3))
 " -- --light "$ADDR4_R:8620" -c 20000 -i 0.00001 -W 1 --reflector-stateful
 		f=$XT_WORK/fast.after.json
 		if [[ -s $XT_WORK/fast.forward ]] && xt_stats_json "$f" &&
