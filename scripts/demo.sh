@@ -31,10 +31,16 @@ if [[ -t 1 ]]; then
 else
 	say() { printf '\n== %s\n' "$*"; }
 fi
-# sender CMD...: show and run a command in the sender's namespace.
-sender() {
+# show CMD...: the command line as it is run in the sender's namespace.
+show() {
 	printf '[%s]$ %s\n' "$NS_S" "${*#"$XT_ROOT"/}"
-	xt_in_s "$@"
+}
+
+# sender CMD...: show and run a command in the sender's namespace; a failure
+# ends the demo (with the cleanup).
+sender() {
+	show "$@"
+	xt_in_s "$@" || xt_die "failed (exit $?): ${*#"$XT_ROOT"/}"
 }
 
 # start MODE: start xtwampd on veth-r, wait for "ready"; 0 on success.
@@ -73,8 +79,8 @@ demo_cleanup() {
 	xt_cleanup
 }
 trap demo_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'echo "demo: interrupted: stopping xtwampd, removing the namespaces, pins and key file" >&2; exit 130' INT
+trap 'echo "demo: terminated: cleaning up" >&2; exit 143' TERM
 printf 'demo %s\n' "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" >"$KEYFILE"
 chmod 600 "$KEYFILE"
 
@@ -123,6 +129,15 @@ time shows the detour through user space.
 EOT
 sender "$XTWAMP" ping "$ADDR4_R" -A authenticated -u demo -k "$KEYFILE" -c 10 -i 0.1 -q
 
+say "Full TWAMP, encrypted and mixed: the same key, control connection encrypted"
+cat <<'EOT'
+Encrypted mode encrypts the test packets too (AF_XDP again); mixed mode
+(RFC 5618) encrypts only TWAMP-Control and sends unauthenticated test
+packets, which XDP reflects itself.
+EOT
+sender "$XTWAMP" ping "$ADDR4_R" -A encrypted -u demo -k "$KEYFILE" -c 10 -i 0.05 -q
+sender "$XTWAMP" ping "$ADDR4_R" -A mixed -u demo -k "$KEYFILE" -c 10 -i 0.05 -q
+
 say "Full TWAMP over IPv6, 3 parallel sessions, 3000 packets at 1 ms, summary only"
 sender "$XTWAMP" ping "[$ADDR6_R]" --sessions 3 -c 1000 -i 0.001 -q
 
@@ -131,12 +146,12 @@ sender "$XTWAMP" ping --light "$ADDR4_R:8620" -c 5 -i 0.1 -q
 sender "$XTWAMP" ping --light "[$ADDR6_R]:863" --stamp --ssid 7 -c 5 -i 0.1 -q
 
 say "The same for scripts: --json (schema in README.md, \"JSON output\")"
-sender "$XTWAMP" ping --light "$ADDR4_R:8620" -c 20 -i 0.01 --json >"$XT_WORK/demo.json"
-if command -v python3 >/dev/null 2>&1; then
-	python3 -m json.tool "$XT_WORK/demo.json"
-else
-	cat "$XT_WORK/demo.json"
-fi
+show "$XTWAMP" ping --light "$ADDR4_R:8620" -c 20 -i 0.01 --json
+xt_in_s "$XTWAMP" ping --light "$ADDR4_R:8620" -c 20 -i 0.01 --json >"$XT_WORK/demo.json" ||
+	xt_die "xtwamp ping --json failed (exit $?)"
+# one line on the wire; indented here for reading (xt_init checked for python3)
+python3 -m json.tool "$XT_WORK/demo.json" || xt_die "xtwamp ping --json printed no valid JSON"
+
 
 say "Reflector counters (read from the pinned maps under $PIN_DIR)"
 cat <<'EOT'

@@ -180,6 +180,7 @@ enum opt_id {
 	OPT_SENDER_PORT,
 	OPT_START_DELAY,
 	OPT_DURATION,
+	OPT_REFLECTOR_STATEFUL,
 	/* full TWAMP only */
 	OPT_MODES,
 	OPT_USER,
@@ -189,6 +190,8 @@ enum opt_id {
 	OPT_SESSION_TIMEOUT,
 	OPT_TEST_PORT,
 	OPT_INDIVIDUAL,
+	OPT_SYMMETRICAL,
+	OPT_REFLECT_OCTETS,
 };
 
 struct opt_def {
@@ -223,6 +226,7 @@ static const struct opt_def opt_defs[] = {
 	{ "sender-port", 0, true, OPT_SENDER_PORT },
 	{ "start-delay", 0, true, OPT_START_DELAY },
 	{ "duration", 0,   true,  OPT_DURATION },
+	{ "reflector-stateful", 0, false, OPT_REFLECTOR_STATEFUL },
 	{ "modes",    'A', true,  OPT_MODES },
 	{ "user",     'u', true,  OPT_USER },
 	{ "keyfile",  'k', true,  OPT_KEYFILE },
@@ -231,6 +235,8 @@ static const struct opt_def opt_defs[] = {
 	{ "session-timeout",    0, true, OPT_SESSION_TIMEOUT },
 	{ "test-port",          0, true, OPT_TEST_PORT },
 	{ "individual",         0, false, OPT_INDIVIDUAL },
+	{ "symmetrical",        0, false, OPT_SYMMETRICAL },
+	{ "reflect-octets",     0, true,  OPT_REFLECT_OCTETS },
 };
 /* clang-format on */
 
@@ -318,6 +324,19 @@ static int apply_full_opt(const struct opt_def *d, const char *val, struct ping_
 		return 0;
 	case OPT_INDIVIDUAL:
 		o->individual = true;
+		return 0;
+	case OPT_SYMMETRICAL:
+		o->symmetrical = true;
+		return 0;
+	case OPT_REFLECT_OCTETS:
+		if (parse_uint(val, PING_UDP_PAYLOAD_MAX - PING_REFLECT_OFF, &v) || v == 0) {
+			snprintf(
+				err, errlen,
+				"reflect-octets must be a whole number of octets from 1 to %d, not '%s'",
+				PING_UDP_PAYLOAD_MAX - PING_REFLECT_OFF, val);
+			return -EINVAL;
+		}
+		o->reflect_octets = (__u16)v;
 		return 0;
 	default:
 		return -EINVAL;
@@ -466,6 +485,9 @@ static int apply_opt(const struct opt_def *d, const char *val, struct ping_opts 
 		return parse_duration("start delay", val, &o->start_delay_ns, err, errlen);
 	case OPT_DURATION:
 		return parse_duration("duration", val, &o->duration_ns, err, errlen);
+	case OPT_REFLECTOR_STATEFUL:
+		o->reflector_stateful = true;
+		return 0;
 	default:
 		return apply_full_opt(d, val, o, err, errlen);
 	}
@@ -525,6 +547,43 @@ static int finish_full_opts(struct ping_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * RFC 6038 on unauthenticated test packets: the padding to reflect follows
+ * the 27 octets the 41-octet reply header needs (§4.2: Padding Length >=
+ * 27 + Length of padding to reflect), and Symmetrical Size needs requests
+ * at least as long as that header.  Keyed test modes are checked per
+ * session (ping_session_check_6038()).
+ */
+static int finish_rfc6038(struct ping_opts *o, const struct parse_state *ps, char *err,
+			  size_t errlen)
+{
+	__u32 need = PING_TWAMP_PAD_DEFAULT + o->reflect_octets;
+
+	if (!o->symmetrical && !o->reflect_octets)
+		return 0;
+	if (o->reflect_octets && modes_test_keyed(o)) {
+		snprintf(
+			err, errlen,
+			"--reflect-octets works with unauthenticated or mixed test packets only (-A)");
+		return -EINVAL;
+	}
+	if (modes_test_keyed(o) && !o->reflect_octets)
+		return 0;
+	if (!ps->padding_set) {
+		o->padding = need; /* the smallest request that carries it all */
+		o->padding_set = true;
+	} else if (o->padding < need) {
+		snprintf(
+			err, errlen,
+			"padding %u is too short for %s: at least %u octets after the 14-octet header (RFC 6038)",
+			o->padding,
+			o->reflect_octets ? "--reflect-octets" : "--symmetrical (41-octet replies)",
+			need);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Cross-option checks, once every option is known. */
 static int finish_opts(struct ping_opts *o, struct parse_state *ps, char *err, size_t errlen)
 {
@@ -540,6 +599,12 @@ static int finish_opts(struct ping_opts *o, struct parse_state *ps, char *err, s
 	if (o->light && ps->full_only) {
 		snprintf(err, errlen, "--%s needs TWAMP-Control: drop --light",
 			 ps->full_only->long_name);
+		return -EINVAL;
+	}
+	if (!o->light && o->reflector_stateful) {
+		snprintf(
+			err, errlen,
+			"--reflector-stateful is for --light: a full TWAMP reflector always keeps its own sequence numbers (RFC 5357 §4.2.1)");
 		return -EINVAL;
 	}
 	if (!o->light && finish_full_opts(o, err, errlen))
@@ -611,6 +676,8 @@ static int finish_opts(struct ping_opts *o, struct parse_state *ps, char *err, s
 		o->padding = (__u32)ps->padding;
 		o->padding_set = true;
 	}
+	if (!o->light && finish_rfc6038(o, ps, err, errlen))
+		return -EINVAL;
 	if (ping_parse_target(ps->target, o->host, sizeof(o->host), &o->port, err, errlen))
 		return -EINVAL;
 	/* A literal of the other family would only fail later, in getaddrinfo. */
@@ -791,6 +858,29 @@ __u32 ping_session_padding(const struct ping_opts *o, __u32 test_mode)
 		return o->padding;
 	/* RFC 5357 §4.1.2: enough padding for equal sizes both ways (erratum 5045: 64) */
 	return (test_mode & XT_MODE_TEST_CIPHER) ? PING_AUTH_PAD_DEFAULT : PING_TWAMP_PAD_DEFAULT;
+}
+
+void ping_reflect_fill(__u8 *dst, size_t n, __u32 seq, __u16 server_octets)
+{
+	size_t i = 0;
+
+	if (server_octets && n >= 2) {
+		dst[0] = (__u8)(server_octets >> 8);
+		dst[1] = (__u8)server_octets;
+		i = 2;
+	}
+	for (; i < n; i++)
+		dst[i] = (__u8)(seq >> (8 * (i % 4))) ^ (__u8)(0xa5 + i);
+}
+
+bool ping_reflect_ok(const __u8 *reply, size_t len, size_t n, __u32 seq, __u16 server_octets)
+{
+	__u8 want[PING_UDP_PAYLOAD_MAX];
+
+	if (n > sizeof(want) || len < PING_REFLECT_OFF + n)
+		return false;
+	ping_reflect_fill(want, n, seq, server_octets);
+	return memcmp(reply + PING_REFLECT_OFF, want, n) == 0;
 }
 
 size_t ping_session_request_len(const struct ping_opts *o, __u32 test_mode)
@@ -1162,6 +1252,11 @@ void ping_usage(FILE *f)
 		"      --sender-port P[-Q]  send from UDP port P (full TWAMP: one port of\n"
 		"                      P..Q per session)\n"
 		"      --start-delay S wait S seconds before the first packet\n"
+		"      --reflector-stateful  with --light: the reflector numbers its replies\n"
+		"                      per sender (xtwampd does unless --stateless), so loss\n"
+		"                      splits forward/backward even when its numbers equal\n"
+		"                      ours; without it such a split is only shown as what a\n"
+		"                      stateful reflector would imply\n"
 		"  -4, -6              use IPv4 / IPv6 only\n"
 		"      --raw           CSV instead: one line per reply, Unix ns timestamps:\n"
 		"                      " PING_CSV_HEADER "\n"
@@ -1195,6 +1290,12 @@ void ping_usage(FILE *f)
 		"                      2^E (default 15, RFC 5357 §6)\n"
 		"      --individual    start and stop the sessions with Start-N/Stop-N\n"
 		"                      (RFC 5938; the server must offer it)\n"
+		"      --symmetrical   Symmetrical Size (RFC 6038): the reflector must answer\n"
+		"                      with replies as long as the requests; others are\n"
+		"                      counted invalid (the server must offer it)\n"
+		"      --reflect-octets N  Reflect Octets (RFC 6038): N octets of our padding\n"
+		"                      must come back at octet 41 of each reply; others are\n"
+		"                      counted invalid (unauthenticated or mixed test packets)\n"
 		"\n"
 		"Per reply:\n"
 		"  41 octets from 192.0.2.1:862: seq=0 rseq=0 rtt=0.123 ms fwd=0.050 ms bwd=0.073 ms residence=0.4 us ttl=64/255\n"
@@ -1249,12 +1350,17 @@ struct ping_run_state {
 	/* schedule */
 	__u64 next_send, last_send;
 	__u32 attempts;
+	__u64 first_tx_ns, last_tx_ns; /* monotonic, right after the first/last sendto() */
 	/* full TWAMP */
 	int index;	 /* session number 1..N; 0 = light (no session column) */
 	__u32 test_mode; /* XT_MODE_AUTHENTICATED/ENCRYPTED, or 0: no test crypto */
 	__u32 padding;	 /* octets after the sender header */
 	struct tw_test_keys keys;
 	__u8 sid[XT_SID_LEN];
+	/* RFC 6038, negotiated */
+	size_t request_len;  /* Symmetrical Size: every reply this long; 0 = no check */
+	__u16 reflect_len;   /* Length of padding to reflect, 0 = none */
+	__u16 server_octets; /* from Accept-Session, first two octets reflected */
 	/* output */
 	bool lines;    /* a line per reply (short runs, or -v) */
 	bool stateful; /* the reflector numbers its replies itself (full TWAMP) */
@@ -1450,6 +1556,15 @@ static void send_one(struct ping_run_state *st)
 		st->fatal = true;
 		return;
 	}
+	if (st->reflect_len) {
+		/*
+		 * RFC 6038 §5.1.5: with Symmetrical Size after the 27 MBZ octets
+		 * (where the reply keeps it), else (§5.1.2) first in the padding.
+		 */
+		size_t off = o->symmetrical ? PING_REFLECT_OFF : sizeof(struct xt_twamp_sender);
+
+		ping_reflect_fill(buf + off, st->reflect_len, st->sess.nsent, st->server_octets);
+	}
 	if (xt_clock_read(&cs) == 0) {
 		ee = cs.error_estimate;
 		st->realtime_minus_tai_ns = cs.realtime_minus_tai_ns;
@@ -1570,6 +1685,20 @@ static void handle_reply(struct ping_run_state *st, const __u8 *buf, size_t len,
 	} else {
 		v = ping_parse_reply(buf, len, o->format, st->realtime_minus_tai_ns, &r, why,
 				     sizeof(why));
+	}
+	if (!v && st->request_len && len != st->request_len) {
+		v = -EINVAL;
+		snprintf(
+			why, sizeof(why),
+			"%zu octets, not the %zu of the request (Symmetrical Size, RFC 6038 §5.2.2)",
+			len, st->request_len);
+	}
+	if (!v && st->reflect_len && !st->test_mode &&
+	    !ping_reflect_ok(buf, len, st->reflect_len, r.sender_seq, st->server_octets)) {
+		v = -EINVAL;
+		snprintf(why, sizeof(why),
+			 "the %u octets to reflect of seq %u are not at octet %d (RFC 6038 §5.2.1)",
+			 st->reflect_len, r.sender_seq, PING_REFLECT_OFF);
 	}
 	if (v) {
 		st->sess.cnt.invalid++;
@@ -1836,6 +1965,10 @@ static void loop(struct ping_run_state *sts, size_t n, struct ping_ctl_watch *ct
 			     b < TX_BURST && !done_sending(st, now, end) && now >= st->next_send;
 			     b++) {
 				send_one(st);
+				/* what was achieved, not asked: reported as the mean interval */
+				st->last_tx_ns = mono_ns();
+				if (!st->attempts)
+					st->first_tx_ns = st->last_tx_ns;
 				st->attempts++;
 				st->last_send = now;
 				st->next_send += next_gap(o);
@@ -1962,17 +2095,21 @@ static void input_of(const struct ping_run_state *st, struct ps_input *in)
 	in->reflector_unsync = st->sess.reflector_unsync;
 }
 
-/* Exit code of one session, with the reason logged. */
-static int session_code(const struct ping_run_state *st)
+/*
+ * Exit code of one session; with say, the reason is logged (after the
+ * summary, so that a failed run ends with its one-line reason).
+ */
+static int session_code(const struct ping_run_state *st, bool say)
 {
 	char reason[512];
 
-	if (st->sess.reflector_no_ssid)
+	if (say && st->sess.reflector_no_ssid)
 		log_info("the reflector returned SSID 0: it does not implement RFC 8972");
 	if (st->fatal)
 		return PING_EXIT_NOREPLY;
 	if (!st->sess.cnt.received) {
-		log_error("%s", no_reply_reason(st, reason, sizeof(reason)));
+		if (say)
+			log_error("%s", no_reply_reason(st, reason, sizeof(reason)));
 		return PING_EXIT_NOREPLY;
 	}
 	return PING_EXIT_OK;
@@ -1987,6 +2124,17 @@ struct ping_report {
 	size_t request_octets;
 	__u64 start_ns, end_ns; /* Unix ns of the first send and of the end */
 };
+
+/*
+ * The mean interval the packets actually left at (0 with fewer than two):
+ * at 10 us a loaded host may not keep the asked one, and must say so.
+ */
+static __u64 mean_interval_ns(const struct ping_run_state *st)
+{
+	if (st->attempts < 2)
+		return 0;
+	return (st->last_tx_ns - st->first_tx_ns) / (st->attempts - 1);
+}
 
 static void json_document(const struct ping_opts *o, const struct ping_report *rep,
 			  const struct ping_run_state *sts, size_t n, const struct ps_result *res,
@@ -2021,9 +2169,11 @@ static void json_document(const struct ping_opts *o, const struct ping_report *r
 		fputs("null", f);
 	fprintf(f,
 		",\"ttl\":%d,\"df\":%s,\"timeout_ns\":%llu,\"start_delay_ns\":%llu,"
-		"\"sessions\":%zu,\"ssid\":",
+		"\"sessions\":%zu,\"reflector_stateful\":%s,\"symmetrical_size\":%s,"
+		"\"reflect_octets\":%u,\"ssid\":",
 		o->ttl, o->df ? "true" : "false", (unsigned long long)o->timeout_ns,
-		(unsigned long long)o->start_delay_ns, n);
+		(unsigned long long)o->start_delay_ns, n, o->reflector_stateful ? "true" : "false",
+		o->symmetrical ? "true" : "false", o->reflect_octets);
 	if (o->ssid)
 		fprintf(f, "%u", o->ssid);
 	else
@@ -2036,8 +2186,17 @@ static void json_document(const struct ping_opts *o, const struct ping_report *r
 		ps_json_string(f, sts[i].sender);
 		fputs(",\"reflector\":", f);
 		ps_json_string(f, ping_format_endpoint(&sts[i].target, ep, sizeof(ep)));
-		fprintf(f, ",\"stateful_reflector_known\":%s,\"result\":",
-			sts[i].stateful ? "true" : "false");
+		fprintf(f,
+			",\"stateful_reflector_known\":%s,\"send_span_ns\":%llu,\"mean_interval_ns\":",
+			sts[i].stateful ? "true" : "false",
+			(unsigned long long)(sts[i].attempts ?
+						     sts[i].last_tx_ns - sts[i].first_tx_ns :
+						     0));
+		if (sts[i].attempts >= 2)
+			fprintf(f, "%llu", (unsigned long long)mean_interval_ns(&sts[i]));
+		else
+			fputs("null", f);
+		fputs(",\"result\":", f);
 		ps_json_result(f, &res[i]);
 		fputc('}', f);
 	}
@@ -2071,7 +2230,7 @@ static int report(const struct ping_opts *o, const struct ping_report *rep,
 			log_error("statistics: out of memory");
 			code = PING_EXIT_NOREPLY;
 		}
-		if (session_code(&sts[i]) != PING_EXIT_OK)
+		if (session_code(&sts[i], false) != PING_EXIT_OK)
 			code = PING_EXIT_NOREPLY;
 	}
 	if (n > 1 && ps_compute(in, n, &res[n])) {
@@ -2098,9 +2257,18 @@ static int report(const struct ping_opts *o, const struct ping_report *rep,
 		if (warn && r->rtt.n && (r->negative_fwd || r->negative_bwd || !o->quiet))
 			fprintf(out, "warning: %s\n", warn);
 		ps_print(out, what, rep->kind, r);
+		/* a run that fell behind its fixed interval says so */
+		if (i < n && !o->poisson &&
+		    mean_interval_ns(&sts[i]) > o->interval_ns + o->interval_ns / 10)
+			fprintf(out,
+				"sending    mean interval %.1f us over %u packets, not the %.1f us asked: this host could not keep up\n",
+				(double)mean_interval_ns(&sts[i]) / 1e3, sts[i].attempts,
+				(double)o->interval_ns / 1e3);
 	}
 	fflush(out);
 out:
+	for (size_t i = 0; i < n; i++)
+		session_code(&sts[i], true);
 	free(res);
 	free(in);
 	return code;
@@ -2155,6 +2323,8 @@ static int ping_run_light(const struct ping_opts *o)
 		}
 	}
 	st.lines = want_lines(o);
+	/* only the operator knows whether a light reflector numbers its replies */
+	st.stateful = o->reflector_stateful;
 	ping_session_init(&st.sess, o->timeout_ns, o->ssid);
 	setvbuf(stdout, NULL, _IOLBF, 0); /* lines as they happen, also into a pipe */
 	signals_catch(&sig);
@@ -2366,6 +2536,24 @@ static int request_one(struct cc_conn *cc, struct ping_run_state *st,
 	p.start_time_ntp = xt_unix_ns_to_ntp64(xt_realtime_ns());
 	p.timeout_ns = o->session_timeout_ns;
 	p.dscp = o->dscp > 0 ? (__u8)o->dscp : 0;
+	if (o->symmetrical) {
+		/* the reply header: 41 octets, or 112 in the keyed test modes */
+		size_t reply_min = st->test_mode ? sizeof(struct xt_twamp_sender_auth) + 64 :
+						   (size_t)PING_REFLECT_OFF;
+
+		st->request_len = ping_session_request_len(o, st->test_mode);
+		if (st->request_len < reply_min) {
+			log_error(
+				"--symmetrical: %zu-octet requests are shorter than the %zu-octet replies of %s mode",
+				st->request_len, reply_min, cc_mode_name(cc_security_mode(cc)));
+			return PING_EXIT_USAGE;
+		}
+	}
+	if (o->reflect_octets) {
+		/* any value will do: the server must echo it (RFC 6038 §4.3) */
+		p.octets_to_reflect = (__u16)(0x5800 | (st->index & 0xff));
+		p.padding_to_reflect_len = o->reflect_octets;
+	}
 	ret = cc_request_session(cc, &p, &a);
 	if (ret) {
 		log_error("%s: Request-TW-Session %d of %u: %s", ctl_peer, st->index, nsessions,
@@ -2373,6 +2561,8 @@ static int request_one(struct cc_conn *cc, struct ping_run_state *st,
 		return PING_EXIT_NOREPLY;
 	}
 	memcpy(st->sid, a.sid, XT_SID_LEN);
+	st->reflect_len = o->reflect_octets;
+	st->server_octets = a.server_octets;
 	if (st->test_mode) {
 		ret = cc_test_keys(cc, a.sid, &st->keys);
 		if (ret) {
@@ -2457,7 +2647,9 @@ static int ping_run_twamp(const struct ping_opts *o)
 	struct cc_config cfg = {
 		.modes = o->modes,
 		.n_modes = o->n_modes,
-		.features = o->individual ? XT_MODE_INDIVIDUAL_SESSIONS : 0,
+		.features = (o->individual ? XT_MODE_INDIVIDUAL_SESSIONS : 0) |
+			    (o->symmetrical ? XT_MODE_SYMMETRICAL_SIZE : 0) |
+			    (o->reflect_octets ? XT_MODE_REFLECT_OCTETS : 0),
 		.max_count_exponent = o->max_count_exponent,
 		.timeout_ms = PING_CONTROL_TIMEOUT_MS,
 	};

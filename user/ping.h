@@ -50,6 +50,7 @@
 #define PING_PATH_MAX 4096
 #define PING_SESSION_TIMEOUT_DEFAULT_NS (2 * 1000000000ULL)
 #define PING_CONTROL_TIMEOUT_MS 10000 /* bound on each TWAMP-Control message */
+#define PING_REFLECT_OFF 41	      /* RFC 6038: reflected padding in an unauthenticated reply */
 
 /* Exit codes of `xtwamp ping` (and of the xtwamp client generally). */
 #define PING_EXIT_OK 0	    /* run completed, at least one valid reply */
@@ -82,6 +83,7 @@ struct ping_opts {
 	__u16 sport_lo, sport_hi; /* --sender-port P[-Q], 0 = ephemeral */
 	__u64 start_delay_ns;	  /* --start-delay: wait before the first packet */
 	__u64 duration_ns;	  /* --duration: send for this long instead of -c */
+	bool reflector_stateful;  /* --reflector-stateful: light reflector numbers per sender */
 
 	/* Full TWAMP only (without --light). */
 	__u32 modes[4];			 /* -A: XT_MODE_* security bits, preferred first */
@@ -93,6 +95,8 @@ struct ping_opts {
 	__u64 session_timeout_ns;	 /* --session-timeout: the Timeout field */
 	__u16 test_port;		 /* --test-port: Receiver Port requested */
 	bool individual;		 /* --individual: Start-N/Stop-N (RFC 5938) */
+	bool symmetrical;		 /* --symmetrical: Symmetrical Size (RFC 6038) */
+	__u16 reflect_octets;		 /* --reflect-octets: Length of padding to reflect */
 };
 
 /*
@@ -129,6 +133,20 @@ size_t ping_request_len(const struct ping_opts *o);
  * long as the reply (27, 64).
  */
 __u32 ping_session_padding(const struct ping_opts *o, __u32 test_mode);
+
+/*
+ * RFC 6038 Reflect Octets: the n octets of padding to reflect for sequence
+ * number seq.  The first two are the server's octets from Accept-Session
+ * when it sent any (§4.3: the sender MUST put them there); the rest vary
+ * with seq, so a reflector returning another packet's octets is caught.
+ */
+void ping_reflect_fill(__u8 *dst, size_t n, __u32 seq, __u16 server_octets);
+
+/*
+ * The reply (len octets) carries the padding to reflect of seq at octet
+ * PING_REFLECT_OFF (RFC 6038 §5.2.1); false if short or different.
+ */
+bool ping_reflect_ok(const __u8 *reply, size_t len, size_t n, __u32 seq, __u16 server_octets);
 size_t ping_session_request_len(const struct ping_opts *o, __u32 test_mode);
 
 /*

@@ -176,8 +176,19 @@ void ps_loss_split(const __u32 *rseq, const __u32 *seq, size_t n, __u64 lost, __
 		return;
 	}
 	if (!stateful && !differs) {
-		out->reason =
-			"reflector sequence numbers equal ours (a stateless reflector, RFC 8762 §4)";
+		struct ps_loss_split hyp;
+
+		/*
+		 * A stateless reflector copies our numbers (RFC 8762 §4.2); a
+		 * stateful one that lost nothing forward returns the same ones.
+		 * No guess: unavailable, with what a stateful reflector implies.
+		 */
+		ps_loss_split(rseq, seq, n, lost, late, true, &hyp);
+		out->reason = "reflector sequence numbers equal ours: a stateless reflector "
+			      "(RFC 8762 §4.2) or a stateful one with no forward loss";
+		out->if_stateful = hyp.available;
+		out->if_stateful_forward = hyp.forward;
+		out->if_stateful_backward = hyp.backward;
 		return;
 	}
 	r = malloc(n * sizeof(*r));
@@ -285,6 +296,7 @@ int ps_compute(const struct ps_input *in, size_t nsess, struct ps_result *out)
 
 	memset(out, 0, sizeof(*out));
 	out->split.available = true;
+	out->split.if_stateful = true; /* until a session cannot say */
 	out->reorder_split = true;
 	for (size_t s = 0; s < nsess; s++) {
 		const struct ping_counters *c = in[s].cnt;
@@ -366,12 +378,28 @@ int ps_compute(const struct ps_input *in, size_t nsess, struct ps_result *out)
 		out->reorder.reordered += ro.reordered;
 		if (ro.extent_max > out->reorder.extent_max)
 			out->reorder.extent_max = ro.extent_max;
+		/* the stateful hypothesis pools what each session says, known or implied */
+		if (sp.available) {
+			out->split.if_stateful_forward += sp.forward;
+			out->split.if_stateful_backward += sp.backward;
+		} else if (sp.if_stateful) {
+			out->split.if_stateful_forward += sp.if_stateful_forward;
+			out->split.if_stateful_backward += sp.if_stateful_backward;
+		} else {
+			out->split.if_stateful = false;
+		}
 		if (out->split.available && sp.available) {
 			out->split.forward += sp.forward;
 			out->split.backward += sp.backward;
 		} else if (out->split.available) {
-			out->split = sp;
+			out->split.available = false;
+			out->split.reason = sp.reason;
 		}
+	}
+	if (out->split.available || !out->split.if_stateful) {
+		/* known, or not even a hypothesis: nothing implied to report */
+		out->split.if_stateful = false;
+		out->split.if_stateful_forward = out->split.if_stateful_backward = 0;
 	}
 	if (!out->split.available)
 		out->split.forward = out->split.backward = 0;
@@ -504,6 +532,13 @@ void ps_print(FILE *f, const char *peer, const char *kind, const struct ps_resul
 		fprintf(f, "loss forward/backward = %llu/%llu%s\n",
 			(unsigned long long)r->split.forward, (unsigned long long)r->split.backward,
 			r->lost ? " (from the reflector's sequence numbers)" : "");
+	else if (r->split.if_stateful)
+		fprintf(f,
+			"loss forward/backward: unavailable: %s;\n"
+			"  if the reflector is stateful (xtwampd is unless --stateless; assert it with\n"
+			"  --reflector-stateful): %llu/%llu\n",
+			r->split.reason, (unsigned long long)r->split.if_stateful_forward,
+			(unsigned long long)r->split.if_stateful_backward);
 	else
 		fprintf(f, "loss forward/backward: unavailable: %s\n", r->split.reason);
 	fprintf(f, "reordered %llu of %zu (%.2f%%, RFC 4737)",
@@ -626,17 +661,23 @@ void ps_json_result(FILE *f, const struct ps_result *r)
 		(unsigned long long)r->lost, r->loss_ratio, (unsigned long long)c->late,
 		(unsigned long long)c->duplicates, (unsigned long long)c->invalid,
 		(unsigned long long)c->send_errors, (unsigned long long)c->icmp_errors);
-	if (r->split.available)
+	if (r->split.available) {
 		fprintf(f,
-			"\"loss_split\":{\"available\":true,\"forward\":%llu,\"backward\":%llu,\"reason\":null},",
+			"\"loss_split\":{\"available\":true,\"forward\":%llu,\"backward\":%llu,\"reason\":null,",
 			(unsigned long long)r->split.forward,
 			(unsigned long long)r->split.backward);
-	else {
+	} else {
 		fputs("\"loss_split\":{\"available\":false,\"forward\":null,\"backward\":null,\"reason\":",
 		      f);
 		ps_json_string(f, r->split.reason);
-		fputs("},", f);
+		fputc(',', f);
 	}
+	if (r->split.if_stateful)
+		fprintf(f, "\"if_stateful\":{\"forward\":%llu,\"backward\":%llu}},",
+			(unsigned long long)r->split.if_stateful_forward,
+			(unsigned long long)r->split.if_stateful_backward);
+	else
+		fputs("\"if_stateful\":null},", f);
 	fprintf(f,
 		"\"reorder\":{\"received\":%zu,\"reordered\":%llu,\"ratio\":%.6f,\"extent_max\":%llu,\"extent_mean\":%.3f},",
 		r->reorder.received, (unsigned long long)r->reorder.reordered, r->reorder.ratio,

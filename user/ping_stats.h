@@ -71,6 +71,14 @@ struct ps_loss_split {
 	__u64 forward;	    /* lost before the reflector (or after the last reply seen) */
 	__u64 backward;	    /* reflected, never arrived here: gaps in its sequence numbers */
 	const char *reason; /* why it is unavailable (static text), NULL when available */
+	/*
+	 * Unavailable only because the reflector's numbers equal ours: a
+	 * stateless reflector, or a stateful one that lost nothing forward.
+	 * The split it would be if the reflector is stateful (the operator can
+	 * assert that with --reflector-stateful).
+	 */
+	bool if_stateful;
+	__u64 if_stateful_forward, if_stateful_backward;
 };
 
 /*
@@ -78,8 +86,10 @@ struct ps_loss_split {
  * late, first copies), seq the matching sender sequence numbers.
  * lost = round-trip lost including late; late replies crossed both ways,
  * so forward + backward + late = lost.  stateful: the reflector is known
- * to number its own replies (full TWAMP, RFC 5357 §4.2.1); otherwise it
- * is assumed stateful once some rseq differs from its seq.
+ * to number its own replies (full TWAMP, RFC 5357 §4.2.1, or asserted by
+ * the operator); otherwise it is assumed stateful once some rseq differs
+ * from its seq, and when none does the split is unavailable with
+ * if_stateful set to what it would be for a stateful reflector.
  */
 void ps_loss_split(const __u32 *rseq, const __u32 *seq, size_t n, __u64 lost, __u64 late,
 		   bool stateful, struct ps_loss_split *out);

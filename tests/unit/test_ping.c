@@ -313,6 +313,17 @@ static const struct bad_case bad_cases[] = {
 	{ { "--light", "h", "-c" }, "needs a value" },
 	{ { "--light", "h", "--count" }, "needs a value" },
 	{ { "--light=yes", "h" }, "takes no value" },
+	{ { "h", "--reflector-stateful" }, "--reflector-stateful is for --light" },
+	{ { "--light", "h", "--symmetrical" }, "--symmetrical needs TWAMP-Control" },
+	{ { "--light", "h", "--reflect-octets", "4" }, "--reflect-octets needs TWAMP-Control" },
+	{ { "h", "--symmetrical", "-s", "26" }, "padding 26 is too short for --symmetrical" },
+	{ { "h", "--symmetrical", "--size", "40" }, "at least 27 octets" },
+	{ { "h", "--reflect-octets", "16", "-s", "42" },
+	  "too short for --reflect-octets: at least 43" },
+	{ { "h", "--reflect-octets", "0" }, "reflect-octets must be" },
+	{ { "h", "--reflect-octets", "1432" }, "from 1 to 1431" },
+	{ { "h", "-A", "A", "-u", "a", "-k", "f", "--reflect-octets", "4" },
+	  "unauthenticated or mixed test packets only" },
 	{ { "--light", "h:0" }, "port" },
 	{ { "--light", "h:70000" }, "port" },
 	{ { "--light", "h:" }, "port" },
@@ -370,6 +381,77 @@ static void test_args_new_options(void **state)
 	assert_int_equal(o.sport_lo, 6000);
 	assert_int_equal(o.sport_hi, 6000);
 	assert_int_equal(o.dscp, 46);
+	assert_false(o.reflector_stateful); /* unless the operator says so */
+
+	{
+		char *a5[] = { "ping", "--light", "h", "--stamp", "--reflector-stateful" };
+
+		assert_int_equal(ping_parse_args(ARGC(a5), a5, &o, err, sizeof(err)), 0);
+		assert_true(o.reflector_stateful && o.light);
+	}
+}
+
+/* RFC 6038: the request grows to carry the 27 MBZ octets and the octets to reflect. */
+static void test_args_rfc6038(void **state)
+{
+	char *a1[] = { "ping", "h", "--symmetrical" };
+	char *a2[] = { "ping", "h", "--symmetrical", "--reflect-octets", "16" };
+	char *a3[] = { "ping", "h", "--reflect-octets", "4", "-s", "100" };
+	char *a4[] = { "ping", "h", "-A", "M", "-u", "a", "-k", "f", "--reflect-octets", "8" };
+	char *a5[] = { "ping", "h", "-A", "E", "-u", "a", "-k", "f", "--symmetrical" };
+	struct ping_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(ARGC(a1), a1, &o, err, sizeof(err)), 0);
+	assert_true(o.symmetrical);
+	assert_int_equal(o.reflect_octets, 0);
+	assert_int_equal(ping_session_request_len(&o, 0), 41); /* already as long as the reply */
+
+	assert_int_equal(parse(ARGC(a2), a2, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.reflect_octets, 16);
+	assert_int_equal(o.padding, 27 + 16);
+	assert_int_equal(ping_session_request_len(&o, 0), 57);
+
+	/* a padding of its own is kept when it is long enough */
+	assert_int_equal(parse(ARGC(a3), a3, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.padding, 100);
+	assert_false(o.symmetrical);
+
+	/* mixed mode: unauthenticated test packets */
+	assert_int_equal(parse(ARGC(a4), a4, &o, err, sizeof(err)), 0);
+	assert_int_equal(ping_session_request_len(&o, 0), 14 + 27 + 8);
+
+	/* keyed: the default 48 + 64 = 112 equals the reply, checked per session */
+	assert_int_equal(parse(ARGC(a5), a5, &o, err, sizeof(err)), 0);
+	assert_int_equal(ping_session_request_len(&o, XT_MODE_ENCRYPTED), 112);
+}
+
+/* The padding to reflect, worked out by hand for seq 0x01020304. */
+static void test_reflect_octets(void **state)
+{
+	static const __u8 with_server[6] = { 0xbe,	  0xef,	       0x02 ^ 0xa7,
+					     0x01 ^ 0xa8, 0x04 ^ 0xa9, 0x03 ^ 0xaa };
+	static const __u8 plain[3] = { 0x04 ^ 0xa5, 0x03 ^ 0xa6, 0x02 ^ 0xa7 };
+	__u8 b[64], reply[47];
+
+	(void)state;
+	ping_reflect_fill(b, 6, 0x01020304, 0xbeef);
+	assert_memory_equal(b, with_server, 6);
+	ping_reflect_fill(b, 3, 0x01020304, 0);
+	assert_memory_equal(b, plain, 3);
+	/* one octet and the server's octets have no room for both: ours only */
+	ping_reflect_fill(b, 1, 0x01020304, 0xbeef);
+	assert_int_equal(b[0], 0x04 ^ 0xa5);
+
+	memset(reply, 0, sizeof(reply));
+	memcpy(reply + 41, with_server, 6);
+	assert_true(ping_reflect_ok(reply, 47, 6, 0x01020304, 0xbeef));
+	assert_false(ping_reflect_ok(reply, 46, 6, 0x01020304, 0xbeef)); /* cut short */
+	assert_false(ping_reflect_ok(reply, 47, 6, 0x01020305, 0xbeef)); /* another packet's */
+	assert_false(ping_reflect_ok(reply, 47, 6, 0x01020304, 0));	 /* server octets lost */
+	reply[46] ^= 1;
+	assert_false(ping_reflect_ok(reply, 47, 6, 0x01020304, 0xbeef));
 }
 
 static void test_args_errors(void **state)
@@ -995,6 +1077,8 @@ int main(void)
 		cmocka_unit_test(test_args_full_options),
 		cmocka_unit_test(test_args_new_options),
 		cmocka_unit_test(test_args_errors),
+		cmocka_unit_test(test_args_rfc6038),
+		cmocka_unit_test(test_reflect_octets),
 		cmocka_unit_test(test_parse_target),
 		cmocka_unit_test(test_parse_seconds),
 		cmocka_unit_test(test_build_twamp_request),

@@ -115,19 +115,44 @@ static void test_loss_split(void **state)
 	assert_int_equal(sp.forward, 2);
 	assert_null(sp.reason);
 
-	/* a stateless reflector copies our numbers: loss has no direction */
+	/*
+	 * A stateless reflector copies our numbers: loss has no direction.  A
+	 * stateful one with no forward loss returns the same numbers: then the
+	 * 3 missing below the last reply (3, 6, 8) were all lost backward.
+	 */
 	ps_loss_split(seq, seq, 7, 3, 0, false, &sp);
 	assert_false(sp.available);
 	assert_non_null(strstr(sp.reason, "stateless"));
+	assert_true(sp.if_stateful);
+	assert_int_equal(sp.if_stateful_backward, 3);
+	assert_int_equal(sp.if_stateful_forward, 0);
+	/* 5 sent, replies to 0..2 only: if stateful, 3 and 4 never reached it (forward) */
+	ps_loss_split(seq, seq, 3, 2, 0, false, &sp);
+	assert_false(sp.available);
+	assert_true(sp.if_stateful);
+	assert_int_equal(sp.if_stateful_forward, 2);
+	assert_int_equal(sp.if_stateful_backward, 0);
+	/*
+	 * 11 sent, 0,1,2,4,5,7,9 back, one of them late: lost 5 counts the
+	 * late one.  If stateful: 3, 6, 8 backward, 10 (after the last reply)
+	 * forward: 5 - 1 late - 3 = 1.
+	 */
+	ps_loss_split(seq, seq, 7, 5, 1, false, &sp);
+	assert_false(sp.available);
+	assert_true(sp.if_stateful);
+	assert_int_equal(sp.if_stateful_backward, 3);
+	assert_int_equal(sp.if_stateful_forward, 1);
 	/* ... unless the reflector is known to count (full TWAMP): gaps are backward */
 	ps_loss_split(seq, seq, 7, 3, 0, true, &sp);
 	assert_true(sp.available);
 	assert_int_equal(sp.backward, 3); /* 3, 6, 8 missing below 9 */
 	assert_int_equal(sp.forward, 0);
+	assert_false(sp.if_stateful); /* known, not implied */
 	/* no loss: 0/0 whatever the reflector */
 	ps_loss_split(seq, seq, 7, 0, 0, false, &sp);
 	assert_true(sp.available);
 	assert_int_equal(sp.forward + sp.backward, 0);
+	assert_false(sp.if_stateful);
 
 	/* 5 sent, seq 2 lost forward, seq 4 (rseq 3) late: 2 lost = 1 forward + 1 late */
 	ps_loss_split(r2, s2, 4, 2, 1, false, &sp);
@@ -149,6 +174,11 @@ static void test_loss_split(void **state)
 	ps_loss_split(r3, s3, 2, 1, 0, false, &sp);
 	assert_false(sp.available);
 	assert_non_null(strstr(sp.reason, "inconsistent"));
+	assert_false(sp.if_stateful);
+	/* no reply at all: nothing to count from, not even a hypothesis */
+	ps_loss_split(NULL, NULL, 0, 4, 0, false, &sp);
+	assert_false(sp.available);
+	assert_false(sp.if_stateful);
 }
 
 /* The session worked through in the comments below. */
@@ -251,6 +281,10 @@ static void test_compute(void **state)
 	/* rseq = seq and a packet lost: no direction, said so */
 	assert_false(r.split.available);
 	assert_non_null(r.split.reason);
+	/* were it stateful: seq 4, after the last reply, never reached it */
+	assert_true(r.split.if_stateful);
+	assert_int_equal(r.split.if_stateful_forward, 1);
+	assert_int_equal(r.split.if_stateful_backward, 0);
 	assert_non_null(ps_sync_warning(&r));
 	assert_non_null(strstr(ps_sync_warning(&r), "reflector clock"));
 
@@ -322,6 +356,58 @@ static void test_compute_sessions(void **state)
 	assert_true(fabs(r.jitter_rtt_ns - (4.1064453125 * 3 + 1000.0 / 16) / 4) < 1e-9);
 	assert_int_equal(r.reorder.reordered, 1);
 	assert_int_equal(r.reorder.received, 6);
+	assert_false(r.split.if_stateful);
+}
+
+/* Two TWAMP Light sessions whose reflector returns our numbers. */
+static void test_compute_sessions_light(void **state)
+{
+	/* session 2: 3 sent, replies to 0 and 2 with rseq = seq */
+	static const struct ping_sample two[2] = {
+		{ .seq = 0, .rseq = 0, .reply_ttl = -1, .reply_tos = -1 },
+		{ .seq = 2, .rseq = 2, .reply_ttl = -1, .reply_tos = -1 },
+	};
+	static const struct ping_sample bad[2] = {
+		{ .seq = 0, .rseq = 0, .reply_ttl = -1, .reply_tos = -1 },
+		{ .seq = 1, .rseq = 5, .reply_ttl = -1, .reply_tos = -1 },
+	};
+	struct ping_counters c1 = { .sent = 5, .received = 4 }, c2 = { .sent = 3, .received = 2 };
+	struct ping_counters c3 = { .sent = 3, .received = 2 };
+	struct ps_input in[3] = {
+		{ .samples = hand, .n = 4, .cnt = &c1, .sent_ttl = 255 },
+		{ .samples = two, .n = 2, .cnt = &c2, .sent_ttl = 255 },
+		{ .samples = bad, .n = 2, .cnt = &c3, .sent_ttl = 255 },
+	};
+	struct ps_result r;
+
+	(void)state;
+	/*
+	 * Unavailable; if stateful: session 1's seq 4 forward (after its last
+	 * reply), session 2's seq 1 backward (below its last reply).
+	 */
+	assert_int_equal(ps_compute(in, 2, &r), 0);
+	assert_int_equal(r.lost, 2);
+	assert_false(r.split.available);
+	assert_non_null(strstr(r.split.reason, "equal ours"));
+	assert_true(r.split.if_stateful);
+	assert_int_equal(r.split.if_stateful_forward, 1);
+	assert_int_equal(r.split.if_stateful_backward, 1);
+	assert_int_equal(r.split.forward + r.split.backward, 0);
+
+	/* the operator says stateful (--reflector-stateful): the same split, as known */
+	in[0].stateful = in[1].stateful = true;
+	assert_int_equal(ps_compute(in, 2, &r), 0);
+	assert_true(r.split.available);
+	assert_int_equal(r.split.forward, 1);
+	assert_int_equal(r.split.backward, 1);
+	assert_false(r.split.if_stateful);
+
+	/* a session whose numbers cannot be believed (rseq 5 of 3 sent): no hypothesis */
+	in[0].stateful = in[1].stateful = false;
+	assert_int_equal(ps_compute(in, 3, &r), 0);
+	assert_false(r.split.available);
+	assert_false(r.split.if_stateful);
+	assert_int_equal(r.split.if_stateful_forward + r.split.if_stateful_backward, 0);
 }
 
 /* Reordered on the way there: the reflector numbered 1 before 0. */
@@ -386,7 +472,11 @@ static void test_output(void **state)
 	fclose(f);
 	assert_non_null(
 		strstr(buf, "\"sent\":5,\"received\":4,\"lost\":1,\"loss_ratio\":0.200000"));
-	assert_non_null(strstr(buf, "\"loss_split\":{\"available\":false,\"forward\":null"));
+	assert_non_null(strstr(
+		buf, "\"loss_split\":{\"available\":false,\"forward\":null,\"backward\":null,"
+		     "\"reason\":\"reflector sequence numbers equal ours: a stateless reflector "
+		     "(RFC 8762 §4.2) or a stateful one with no forward loss\","
+		     "\"if_stateful\":{\"forward\":1,\"backward\":0}},"));
 	assert_non_null(strstr(buf,
 			       "\"rtt_ns\":{\"n\":4,\"min\":90,\"median\":105,\"mean\":105,"
 			       "\"max\":120,\"p90\":120,\"p95\":120,\"p99\":120,\"p99_9\":120}"));
@@ -405,6 +495,7 @@ static void test_output(void **state)
 		strstr(buf, "--- 192.0.2.1:862 TWAMP light ping statistics ---\n"
 			    "5 sent, 4 received, 1 lost (20.0%), 0 duplicates, 0 invalid replies\n"
 			    "loss forward/backward: unavailable: reflector sequence numbers"));
+	assert_non_null(strstr(buf, "  --reflector-stateful): 1/0\n"));
 	assert_non_null(
 		strstr(buf, "reordered 1 of 4 (25.00%, RFC 4737), extent max 1 mean 1.0\n"));
 	assert_non_null(strstr(buf, "(1 negative: clock offset)"));
@@ -428,7 +519,7 @@ int main(void)
 		cmocka_unit_test(test_reorder),	   cmocka_unit_test(test_loss_split),
 		cmocka_unit_test(test_compute),	   cmocka_unit_test(test_compute_sessions),
 		cmocka_unit_test(test_dscp_names), cmocka_unit_test(test_reorder_forward),
-		cmocka_unit_test(test_output),
+		cmocka_unit_test(test_output),	   cmocka_unit_test(test_compute_sessions_light),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
