@@ -20,8 +20,10 @@
 #include <bpf/libbpf.h>
 
 #include "clock.h"
+#include "daemon_state.h"
 #include "loader.h"
 #include "log.h"
+#include "stats.h"
 #include "xtwamp.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -207,98 +209,6 @@ static void adopt_or_clean(struct xt_loader *l)
 	}
 }
 
-/* Adopted sessions: remember them; authenticated/encrypted ones cannot be served. */
-static void collect_orphans(struct xt_loader *l)
-{
-	int fd = bpf_map__fd(l->skel->maps.xtwamp_sessions);
-	struct xt_session_key next;
-	struct xt_session val;
-	int n = 0, keys = 0, dropped = 0;
-
-	if (!l->n_adopted_maps)
-		return;
-	l->orphans = calloc(XT_MAX_SESSIONS, sizeof(*l->orphans));
-	if (!l->orphans)
-		return;
-	/* keys first: deleting during the walk would restart it */
-	if (!bpf_map_get_next_key(fd, NULL, &next)) {
-		do {
-			l->orphans[keys++].key = next;
-		} while (keys < XT_MAX_SESSIONS &&
-			 !bpf_map_get_next_key(fd, &l->orphans[keys - 1].key, &next));
-	}
-	for (int i = 0; i < keys; i++) {
-		struct xt_session_key key = l->orphans[i].key;
-
-		if (bpf_map_lookup_elem(fd, &key, &val))
-			continue;
-		if (val.flags & XT_SESS_USERSPACE) {
-			bpf_map_delete_elem(fd, &key);
-			dropped++;
-			continue;
-		}
-		l->orphans[n].key = key; /* n <= i */
-		l->orphans[n].first_rx_ns = val.first_rx_ns;
-		n++;
-	}
-	l->n_orphans = n;
-	if (n || dropped)
-		log_info("adopted %d negotiated sessions (reflected until their stop deadline or "
-			 "--refwait idle); removed %d authenticated/encrypted ones (keys lost)",
-			 n, dropped);
-}
-
-void loader_sweep_orphans(struct xt_loader *l, __u64 refwait_ns)
-{
-	int fd, i = 0;
-	__u64 now;
-
-	if (!l->n_orphans || !l->skel)
-		return;
-	fd = bpf_map__fd(l->skel->maps.xtwamp_sessions);
-	now = xt_tai_ns();
-	while (i < l->n_orphans) {
-		struct xt_orphan *o = &l->orphans[i];
-		struct xt_session v;
-		__u64 last;
-		bool gone;
-
-		if (bpf_map_lookup_elem(fd, &o->key, &v) ||
-		    (o->first_rx_ns && v.first_rx_ns != o->first_rx_ns)) {
-			gone = true; /* deleted, or a new session of the same key: not ours */
-		} else {
-			o->first_rx_ns = v.first_rx_ns; /* an adopted one that just started */
-			last = v.last_rx_ns ? v.last_rx_ns : l->adopted_tai_ns;
-			gone = (v.stop_deadline_ns && now > v.stop_deadline_ns) ||
-			       (refwait_ns && now > last + refwait_ns);
-			if (gone)
-				bpf_map_delete_elem(fd, &o->key);
-		}
-		if (gone)
-			l->orphans[i] = l->orphans[--l->n_orphans];
-		else
-			i++;
-	}
-	if (!l->n_orphans)
-		log_info("the last adopted session ended");
-}
-
-static int explain_load_error(int err)
-{
-	if (err == -EPERM || err == -EACCES)
-		log_error("permission denied loading the XDP program: run as root "
-			  "(needs CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON)");
-	else if (access("/sys/kernel/btf/vmlinux", R_OK))
-		log_error(
-			"loading the XDP program failed (%s); this kernel has no BTF "
-			"(/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y, Linux 6.1 or later",
-			strerror(-err));
-	else
-		log_error("loading the XDP program failed: %s (run with -vv for the verifier log)",
-			  strerror(-err));
-	return err;
-}
-
 /* Every xtwamp_ports value, indexed by port: one batch read, else one lookup each. */
 static int read_ports(int fd, struct xt_port *vals)
 {
@@ -327,6 +237,165 @@ static int read_ports(int fd, struct xt_port *vals)
 out:
 	free(keys);
 	free(batch);
+	return err;
+}
+
+static bool orphan_on_port(const struct xt_loader *l, __be16 port)
+{
+	for (int i = 0; i < l->n_orphans; i++)
+		if (l->orphans[i].key.reflector_port == port)
+			return true;
+	return false;
+}
+
+/* Clear the session flag of a port no adopted session uses any more. */
+static void release_orphan_port(struct xt_loader *l, __u32 port)
+{
+	int fd = bpf_map__fd(l->skel->maps.xtwamp_ports);
+	struct xt_port pe;
+
+	if (orphan_on_port(l, htons((__u16)port)) || bpf_map_lookup_elem(fd, &port, &pe) ||
+	    !(pe.flags & XT_PORT_SESSIONS))
+		return;
+	pe.flags &= ~XT_PORT_SESSIONS;
+	if (!pe.flags)
+		pe.format = 0; /* "not ours" exactly, as session_table leaves it */
+	if (bpf_map_update_elem(fd, &port, &pe, BPF_ANY))
+		log_warn("cannot clear the session flag of UDP port %u: %s", port, strerror(errno));
+}
+
+/* What the dead xtwampd's state file said about an adopted session. */
+static void name_orphan(struct xt_orphan *o, const struct xt_daemon_state *ds)
+{
+	const char *line = stats_session_line(ds, &o->key);
+
+	snprintf(o->sid, sizeof(o->sid), "-");
+	snprintf(o->mode, sizeof(o->mode), "-");
+	snprintf(o->peer, sizeof(o->peer), "-");
+	if (!line)
+		return;
+	stats_field(line, "sid", o->sid, sizeof(o->sid));
+	stats_field(line, "mode", o->mode, sizeof(o->mode));
+	stats_field(line, "control_peer", o->peer, sizeof(o->peer));
+}
+
+/*
+ * Adopted sessions: remember them, named from the previous state file
+ * (still there after a SIGKILL; publish_state() overwrites it later);
+ * authenticated/encrypted ones cannot be served.  Session flags of ports
+ * no remaining session uses are cleared.
+ */
+static void collect_orphans(struct xt_loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.xtwamp_sessions);
+	struct xt_session_key next;
+	struct xt_daemon_state ds;
+	struct xt_session val;
+	struct xt_port *ports;
+	int n = 0, keys = 0, dropped = 0;
+
+	if (!l->n_adopted_maps)
+		return;
+	l->orphans = calloc(XT_MAX_SESSIONS, sizeof(*l->orphans));
+	if (!l->orphans)
+		return;
+	/* keys first: deleting during the walk would restart it */
+	if (!bpf_map_get_next_key(fd, NULL, &next)) {
+		do {
+			l->orphans[keys++].key = next;
+		} while (keys < XT_MAX_SESSIONS &&
+			 !bpf_map_get_next_key(fd, &l->orphans[keys - 1].key, &next));
+	}
+	if (stats_read_daemon(l->pin_path, &ds))
+		memset(&ds, 0, sizeof(ds));
+	for (int i = 0; i < keys; i++) {
+		struct xt_session_key key = l->orphans[i].key;
+
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		if (val.flags & XT_SESS_USERSPACE) {
+			bpf_map_delete_elem(fd, &key);
+			dropped++;
+			continue;
+		}
+		l->orphans[n].key = key; /* n <= i */
+		l->orphans[n].first_rx_ns = val.first_rx_ns;
+		name_orphan(&l->orphans[n], &ds);
+		n++;
+	}
+	stats_free_daemon(&ds);
+	l->n_orphans = n;
+	if (n || dropped)
+		log_info("adopted %d negotiated sessions (reflected until their stop deadline or "
+			 "--refwait idle); removed %d authenticated/encrypted ones (keys lost)",
+			 n, dropped);
+	ports = calloc(XT_NUM_PORTS, sizeof(*ports));
+	if (ports && !read_ports(bpf_map__fd(l->skel->maps.xtwamp_ports), ports))
+		for (__u32 p = 0; p < XT_NUM_PORTS; p++)
+			if (ports[p].flags & XT_PORT_SESSIONS)
+				release_orphan_port(l, p);
+	free(ports);
+}
+
+void loader_sweep_orphans(struct xt_loader *l, __u64 refwait_ns)
+{
+	int fd, i = 0;
+	__u64 now;
+
+	if (!l->n_orphans || !l->skel)
+		return;
+	fd = bpf_map__fd(l->skel->maps.xtwamp_sessions);
+	now = xt_tai_ns();
+	while (i < l->n_orphans) {
+		struct xt_orphan o = l->orphans[i];
+		const char *why = "deleted or reused";
+		char sender[64];
+		struct xt_session v;
+		__u64 last;
+		bool gone;
+
+		if (bpf_map_lookup_elem(fd, &o.key, &v) ||
+		    (o.first_rx_ns && v.first_rx_ns != o.first_rx_ns)) {
+			gone = true; /* deleted, or a new session of the same key: not ours */
+		} else {
+			l->orphans[i].first_rx_ns = v.first_rx_ns; /* one that just started */
+			last = v.last_rx_ns ? v.last_rx_ns : l->adopted_tai_ns;
+			why = v.stop_deadline_ns && now > v.stop_deadline_ns ? "stop deadline" :
+			      refwait_ns && now > last + refwait_ns	     ? "--refwait idle" :
+									       "";
+			gone = *why;
+			if (gone)
+				bpf_map_delete_elem(fd, &o.key);
+		}
+		if (!gone) {
+			i++;
+			continue;
+		}
+		l->orphans[i] = l->orphans[--l->n_orphans];
+		release_orphan_port(l, ntohs(o.key.reflector_port));
+		log_info("adopted session %s from %s ended (%s): %llu received, %llu reflected",
+			 o.sid,
+			 ds_format_endpoint(&o.key.sender_addr, o.key.sender_port, sender,
+					    sizeof(sender)),
+			 why, (unsigned long long)v.rx_packets, (unsigned long long)v.tx_packets);
+	}
+	if (!l->n_orphans)
+		log_info("the last adopted session ended");
+}
+
+static int explain_load_error(int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		log_error("permission denied loading the XDP program: run as root "
+			  "(needs CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON)");
+	else if (access("/sys/kernel/btf/vmlinux", R_OK))
+		log_error(
+			"loading the XDP program failed (%s); this kernel has no BTF "
+			"(/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y, Linux 6.1 or later",
+			strerror(-err));
+	else
+		log_error("loading the XDP program failed: %s (run with -vv for the verifier log)",
+			  strerror(-err));
 	return err;
 }
 

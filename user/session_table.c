@@ -271,6 +271,13 @@ static int port_claim(struct session_table *t, const struct xt_session_key *key,
 	 */
 	if (pe.flags & XT_PORT_LIGHT)
 		return -EADDRINUSE;
+	/*
+	 * A session flag this table did not set is an adopted session's, left
+	 * by an xtwampd that died (loader.h): sharing the port would clear the
+	 * flag under it when our session ends.
+	 */
+	if ((pe.flags & XT_PORT_SESSIONS) && !t->port_use[port].sessions)
+		return -EADDRINUSE;
 	/* The data path tells sessions apart by the whole key: it must be new. */
 	if (!bpf_map_lookup_elem(t->cfg.sessions_fd, key, &other))
 		return -EADDRINUSE;

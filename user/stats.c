@@ -872,28 +872,20 @@ struct sess_walk {
 	__u64 now_tai;
 };
 
-static void format_endpoint(const union xt_addr *a, __be16 port, char *buf, size_t len)
+const char *stats_session_line(const struct xt_daemon_state *ds, const struct xt_session_key *k)
 {
-	char s[INET6_ADDRSTRLEN];
-	bool v4 = xt_addr_is_v4(a);
+	char sender[80], refl[80], a[80], b[80], c[16];
 
-	xt_addr_format(a, s, sizeof(s));
-	snprintf(buf, len, "%s%s%s:%u", v4 ? "" : "[", s, v4 ? "" : "]", ntohs(port));
-}
-
-static const char *find_session_line(const struct xt_daemon_state *ds, const char *sender,
-				     const char *reflector, unsigned ssid)
-{
-	char a[80], b[80], c[16];
-
+	ds_format_endpoint(&k->sender_addr, k->sender_port, sender, sizeof(sender));
+	ds_format_endpoint(&k->reflector_addr, k->reflector_port, refl, sizeof(refl));
 	for (size_t i = 0; ds && i < ds->n_lines; i++) {
 		const char *l = ds->lines[i];
 
 		if (strncmp(l, "session ", 8))
 			continue;
 		if (!strcmp(stats_field(l, "sender", a, sizeof(a)), sender) &&
-		    !strcmp(stats_field(l, "reflector", b, sizeof(b)), reflector) &&
-		    (unsigned)atoi(stats_field(l, "ssid", c, sizeof(c))) == ssid)
+		    !strcmp(stats_field(l, "reflector", b, sizeof(b)), refl) &&
+		    (unsigned)atoi(stats_field(l, "ssid", c, sizeof(c))) == ntohs(k->ssid))
 			return l;
 	}
 	return NULL;
@@ -914,9 +906,9 @@ static int session_row(const struct xt_session_key *k, const struct xt_session *
 			      (double)(w->now_tai - v->last_rx_ns) / 1e9 :
 			      0;
 
-	format_endpoint(&k->sender_addr, k->sender_port, sender, sizeof(sender));
-	format_endpoint(&k->reflector_addr, k->reflector_port, refl, sizeof(refl));
-	line = find_session_line(w->ds, sender, refl, ntohs(k->ssid));
+	ds_format_endpoint(&k->sender_addr, k->sender_port, sender, sizeof(sender));
+	ds_format_endpoint(&k->reflector_addr, k->reflector_port, refl, sizeof(refl));
+	line = stats_session_line(w->ds, k);
 	if (line) {
 		stats_field(line, "sid", sid, sizeof(sid));
 		stats_field(line, "mode", mode, sizeof(mode));
