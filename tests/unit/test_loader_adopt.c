@@ -84,6 +84,15 @@ static struct xt_session_key session_key(__u8 last, __u16 sport)
 	return k;
 }
 
+static __u8 port_flags(struct xt_loader *l, __u32 port)
+{
+	struct xt_port pe;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.xtwamp_ports), &port, &pe),
+			 0);
+	return pe.flags;
+}
+
 static int count_allow(struct xt_loader *l)
 {
 	int fd = bpf_map__fd(l->skel->maps.xtwamp_allow), n = 0;
@@ -132,6 +141,12 @@ static void test_adopt(void **state)
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k3, &s,
 					     BPF_ANY),
 			 0);
+	/* the sessions' port, and a port whose sessions are all gone */
+	port = (struct xt_port){ .flags = XT_PORT_SESSIONS };
+	for (key = 50000; key <= 50001; key++)
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(l.skel->maps.xtwamp_ports), &key,
+						     &port, BPF_ANY),
+				 0);
 	s.stop_deadline_ns = 0;
 	s.flags = XT_SESS_USERSPACE;
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k2, &s,
@@ -165,14 +180,22 @@ static void test_adopt(void **state)
 	assert_true(cfg.flags & XT_CFG_CLOCK_VALID);
 	assert_true(cfg.flags & XT_CFG_ALLOWLIST_ENFORCED);
 
+	/* the orphans' port keeps its session flag, the unused one loses it */
+	assert_int_equal(port_flags(&l, 50000), XT_PORT_SESSIONS);
+	assert_int_equal(port_flags(&l, 50001), 0);
+	/* no state file of the dead daemon named them */
+	assert_string_equal(l.orphans[0].sid, "-");
+
 	/* the sweep: k3's deadline passed; k1 is idle for less than REFWAIT */
 	loader_sweep_orphans(&l, 900ULL * 1000000000ULL);
 	assert_int_equal(l.n_orphans, 1);
 	assert_int_not_equal(
 		bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k3, &got), 0);
-	/* ... and with a REFWAIT of 1 ns k1 goes too */
+	assert_int_equal(port_flags(&l, 50000), XT_PORT_SESSIONS);
+	/* ... and with a REFWAIT of 1 ns k1 goes too, and the port is free again */
 	loader_sweep_orphans(&l, 1);
 	assert_int_equal(l.n_orphans, 0);
+	assert_int_equal(port_flags(&l, 50000), 0);
 	assert_int_not_equal(
 		bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k1, &got), 0);
 
