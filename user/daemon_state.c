@@ -235,12 +235,17 @@ static void file_session_line(FILE *f, const struct xt_session_key *k, const cha
 
 static int file_session(const struct st_session_info *si, void *arg)
 {
+	static const union xt_addr none;
 	char pa[INET6_ADDRSTRLEN];
 	char sid[2 * XT_SID_LEN + 1];
 
 	for (int i = 0; i < XT_SID_LEN; i++)
 		snprintf(sid + 2 * i, 3, "%02x", si->sid[i]);
-	xt_addr_format(&si->owner_peer, pa, sizeof(pa));
+	/* a session whose connection closed while it was stopping has no peer */
+	if (memcmp(&si->owner_peer, &none, sizeof(none)))
+		xt_addr_format(&si->owner_peer, pa, sizeof(pa));
+	else
+		snprintf(pa, sizeof(pa), "-");
 	file_session_line(arg, &si->key, sid, ds_mode_name(si->mode), ds_path_name(si->path),
 			  si->state, si->in_kernel, pa);
 	return 0;

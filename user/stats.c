@@ -891,6 +891,21 @@ const char *stats_session_line(const struct xt_daemon_state *ds, const struct xt
 	return NULL;
 }
 
+/* A state-file field where "-" means unknown: "" then. */
+static void known_field(const char *line, const char *key, char *buf, size_t len)
+{
+	if (!strcmp(stats_field(line, key, buf, len), "-"))
+		buf[0] = '\0';
+}
+
+static void json_str_or_null(FILE *f, const char *s)
+{
+	if (*s)
+		fprintf(f, "\"%s\"", s);
+	else
+		fputs("null", f);
+}
+
 static int session_row(const struct xt_session_key *k, const struct xt_session *v, void *arg)
 {
 	struct sess_walk *w = arg;
@@ -910,11 +925,11 @@ static int session_row(const struct xt_session_key *k, const struct xt_session *
 	ds_format_endpoint(&k->reflector_addr, k->reflector_port, refl, sizeof(refl));
 	line = stats_session_line(w->ds, k);
 	if (line) {
-		stats_field(line, "sid", sid, sizeof(sid));
-		stats_field(line, "mode", mode, sizeof(mode));
+		known_field(line, "sid", sid, sizeof(sid));
+		known_field(line, "mode", mode, sizeof(mode));
 		stats_field(line, "path", path, sizeof(path));
 		stats_field(line, "state", state, sizeof(state));
-		stats_field(line, "control_peer", peer, sizeof(peer));
+		known_field(line, "control_peer", peer, sizeof(peer));
 	} else {
 		snprintf(path, sizeof(path), "%s", userspace ? "userspace" : "xdp");
 		snprintf(state, sizeof(state), "%s",
@@ -924,13 +939,10 @@ static int session_row(const struct xt_session_key *k, const struct xt_session *
 		fprintf(stdout,
 			"%s{\"sender\": \"%s\", \"reflector\": \"%s\", \"ssid\": %u, \"sid\": ",
 			w->n ? ", " : "", sender, refl, ntohs(k->ssid));
-		if (line) {
-			fprintf(stdout, "\"%s\", \"mode\": \"%s\", \"path\": \"%s\"", sid, mode,
-				path);
-		} else {
-			fprintf(stdout, "null, \"mode\": null, \"path\": \"%s\"", path);
-		}
-		fprintf(stdout, ", \"state\": \"%s\", \"dscp\": ", state);
+		json_str_or_null(stdout, sid);
+		fputs(", \"mode\": ", stdout);
+		json_str_or_null(stdout, mode);
+		fprintf(stdout, ", \"path\": \"%s\", \"state\": \"%s\", \"dscp\": ", path, state);
 		if (v->flags & XT_SESS_SET_DSCP)
 			fprintf(stdout, "%u", v->dscp);
 		else
@@ -954,10 +966,8 @@ static int session_row(const struct xt_session_key *k, const struct xt_session *
 		else
 			fputs(", \"age_s\": null, \"idle_s\": null", stdout);
 		fputs(", \"control_peer\": ", stdout);
-		if (peer[0])
-			fprintf(stdout, "\"%s\"}", peer);
-		else
-			fputs("null}", stdout);
+		json_str_or_null(stdout, peer);
+		fputc('}', stdout);
 	} else {
 		char dscp[8], tx[24], lrx[12], ltx[12], ages[16], idles[16];
 
@@ -971,7 +981,7 @@ static int session_row(const struct xt_session_key *k, const struct xt_session *
 		snprintf(ages, sizeof(ages), have_rx ? "%.1f" : "-", age);
 		snprintf(idles, sizeof(idles), have_rx ? "%.1f" : "-", idle);
 		printf("%-26s %-26s %5u %-32s %-15s %-9s %-8s %4s %10llu %10s %10s %10s %8s %8s %s\n",
-		       sender, refl, ntohs(k->ssid), line ? sid : "-", line ? mode : "-", path,
+		       sender, refl, ntohs(k->ssid), sid[0] ? sid : "-", mode[0] ? mode : "-", path,
 		       state, dscp, (unsigned long long)v->rx_packets, tx, lrx, ltx, ages, idles,
 		       peer[0] ? peer : "-");
 	}
