@@ -11,7 +11,8 @@
 # unauthenticated) session: it keeps being reflected, the new xtwampd lists
 # it as orphaned and ends it after --refwait.  Then SIGHUP with a --config
 # file: the allow-list is reloaded without a restart, and a live session
-# runs through a reload of keys, limits and allow-list.
+# runs through a reload of keys, limits and allow-list.  Last, the systemd
+# unit's capability set is enough for all of it, and each one is needed.
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -348,5 +349,84 @@ PY
 	fi
 	xt_stop_daemon
 fi
+
+# The systemd unit's capabilities: xtwampd under exactly its bounding set
+# starts, reflects TWAMP Light and an authenticated session over AF_XDP,
+# adopts after kill -9 and cleans up on SIGTERM; without any one of them
+# something named fails.  (The unit's LimitMEMLOCK=infinity cannot be
+# mirrored without CAP_SYS_RESOURCE; one queue's UMEM, 1 MiB, fits the
+# usual 8 MiB.)
+xt_section "the systemd unit's capabilities: enough, and each one needed"
+UNIT_CAPS=$(sed -n 's/^CapabilityBoundingSet=//p' "$XT_ROOT/packaging/systemd/xtwampd.service.in")
+(
+	umask 077
+	printf 'alice %s\n' "$secret" >"$XT_WORK/alice-keys"
+)
+# start_capped LABEL CAP...: xtwampd (generic, sw timestamps, --keys) in
+# the reflector namespace with only CAP...; 0 when ready, 1 when it exited.
+start_capped() {
+	local label=$1 set=-all c i
+	shift
+	for c in "$@"; do
+		c=${c#CAP_}
+		set+=",+${c,,}"
+	done
+	XT_DAEMON_LOG=$XT_WORK/xtwampd-caps-$label.log
+	nsenter --net="/run/netns/$NS_R" setpriv --bounding-set "$set" --inh-caps -all \
+		"$XTWAMPD" --iface "$IF_R" --xdp-mode generic --rx-timestamp sw --pin-path "$PIN_DIR" \
+		--keys "$XT_WORK/alice-keys" >"$XT_DAEMON_LOG" 2>&1 </dev/null &
+	XT_DAEMON_PID=$!
+	for ((i = 0; i < XT_READY_TIMEOUT * 10; i++)); do
+		grep -qw ready "$XT_DAEMON_LOG" 2>/dev/null && return 0
+		kill -0 "$XT_DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	xt_stop_daemon quiet
+	return 1
+}
+# shellcheck disable=SC2086 # the list splits into capabilities on purpose
+if start_capped unit $UNIT_CAPS; then
+	xt_ok "xtwampd ready with only the unit's capabilities: $UNIT_CAPS"
+	grep -q 'via AF_XDP' "$XT_DAEMON_LOG" && xt_ok "AF_XDP path up under them" ||
+		{ xt_fail "no AF_XDP under the unit's capabilities"; xt_indent "$XT_DAEMON_LOG" 10; }
+	xt_twamp_ping "TWAMP Light under the unit's capabilities" 20 --ttl 255 -- \
+		--light "$ADDR4_R" -c 20 -i 0.01
+	xt_twamp_ping "authenticated session under the unit's capabilities" 5 --ttl 255 -- \
+		"$ADDR4_R" -A authenticated -u alice -k "$XT_WORK/alice-keys" -c 5 -i 0.01
+	crash_daemon
+	# shellcheck disable=SC2086
+	if start_capped unit-restart $UNIT_CAPS && grep -q 'adopted the pinned XDP link' "$XT_DAEMON_LOG"; then
+		xt_ok "kill -9 and restart under the unit's capabilities: link adopted"
+	else
+		xt_fail "restart under the unit's capabilities"
+		xt_indent "$XT_DAEMON_LOG" 10
+	fi
+	xt_twamp_ping "TWAMP Light after the capped restart" 20 --ttl 255 -- \
+		--light "$ADDR4_R" -c 20 -i 0.01
+	xt_stop_daemon
+else
+	xt_fail "xtwampd with only the unit's capabilities ($UNIT_CAPS)"
+	xt_indent "$XT_DAEMON_LOG" 10
+fi
+for drop in $UNIT_CAPS; do
+	keep=()
+	for c in $UNIT_CAPS; do
+		[[ $c == "$drop" ]] || keep+=("$c")
+	done
+	if start_capped "no-$drop" "${keep[@]}"; then
+		if grep -q 'AF_XDP unavailable' "$XT_DAEMON_LOG"; then
+			xt_ok "without $drop: $(grep -o 'AF_XDP unavailable[^;]*' "$XT_DAEMON_LOG" | head -n 1)"
+		else
+			xt_fail "without $drop xtwampd runs as well: not needed?"
+			xt_indent "$XT_DAEMON_LOG" 6
+		fi
+		xt_stop_daemon quiet
+	elif why=$(grep -m 1 'error:' "$XT_DAEMON_LOG"); then
+		xt_ok "without $drop: ${why#xtwampd: error: }"
+	else
+		xt_fail "without $drop xtwampd did not start, and said nothing"
+		xt_indent "$XT_DAEMON_LOG" 6
+	fi
+done
 
 xt_finish
