@@ -11,7 +11,8 @@
 # unauthenticated) session: it keeps being reflected, the new xtwampd lists
 # it as orphaned and ends it after --refwait.  Then SIGHUP with a --config
 # file: the allow-list is reloaded without a restart, and a live session
-# runs through a reload of keys, limits and allow-list.  Last, the systemd
+# runs through a reload of keys, limits and allow-list.  SIGUSR2 (the
+# planned restart of an upgrade) hands over the same way.  Last, the systemd
 # unit's capability set is enough for all of it, and each one is needed.
 
 # shellcheck source=tests/e2e/lib.sh
@@ -217,6 +218,63 @@ PY
 		xt_ok "stats --json carries the sessions_orphaned gauge"
 	else
 		xt_fail "no sessions_orphaned gauge in stats --json"
+	fi
+	xt_stop_daemon
+fi
+
+# A planned restart (upgrade): SIGUSR2 exits with status 75 leaving the
+# link and the pins; the next xtwampd adopts them; a light sender and a
+# negotiated session running across it lose nothing.
+xt_section "SIGUSR2: exit for an upgrade, the next xtwampd adopts"
+if xt_start_daemon native --rx-timestamp sw --refwait 5; then
+	lout=$XT_WORK/ping-usr2-light.out
+	tout=$XT_WORK/ping-usr2-twamp.out
+	xt_in_s "$XTWAMP" ping --light "$ADDR4_R" -c "$COUNT" -i 0.01 --raw >"$lout" 2>&1 &
+	lpid=$!
+	xt_in_s "$XTWAMP" ping "$ADDR4_R" -c "$COUNT" -i 0.01 --raw >"$tout" 2>"$tout.err" &
+	tpid=$!
+	sid=$(session_sid "$XT_WORK/sessions-usr2.json")
+	sleep 0.5
+	kill -USR2 "$XT_DAEMON_PID"
+	wait "$XT_DAEMON_PID"
+	rc=$?
+	XT_DAEMON_PID=
+	if ((rc == 75)) && grep -q 'exiting for a restart' "$XT_DAEMON_LOG" &&
+		[[ -e $PIN_DIR/link_$IF_R ]]; then
+		xt_ok "SIGUSR2: exit status 75, link and maps left pinned"
+	else
+		xt_fail "SIGUSR2: exit status $rc"
+		xt_indent "$XT_DAEMON_LOG" 8
+	fi
+	xt_check_attached native
+	xt_start_daemon native --rx-timestamp sw --refwait 5
+	if kill -0 "$lpid" 2>/dev/null && grep -q 'adopted the pinned XDP link' "$XT_DAEMON_LOG" &&
+		grep -q 'adopted 1 negotiated sessions' "$XT_DAEMON_LOG"; then
+		xt_ok "the next xtwampd adopted the link and the session while the senders ran"
+	else
+		xt_fail "no adoption after SIGUSR2 (or the senders had finished)"
+		xt_indent "$XT_DAEMON_LOG" 8
+	fi
+	sleep 1.2
+	if timeout 10 "$XTWAMP" sessions --json --pin-path "$PIN_DIR" >"$XT_WORK/s-usr2.json" 2>&1 &&
+		[[ -n $sid ]] && grep -q "\"sid\": \"$sid\", \"mode\": \"unauthenticated\", \"path\": \"xdp\", \"state\": \"orphaned\"" "$XT_WORK/s-usr2.json"; then
+		xt_ok "xtwamp sessions: $sid orphaned, named from the state file written at SIGUSR2"
+	else
+		xt_fail "session after SIGUSR2 (sid '$sid')"
+		xt_indent "$XT_WORK/s-usr2.json"
+	fi
+	wait "$lpid"
+	lrc=$?
+	wait "$tpid"
+	trc=$?
+	nl=$(grep -cE '^[0-9]+,' "$lout")
+	nt=$(grep -cE '^[0-9]+,' "$tout")
+	if ((nl == COUNT && nt == COUNT && lrc == 0 && trc == 0)); then
+		xt_ok "no loss across SIGUSR2 + restart: light $nl/$COUNT, full TWAMP $nt/$COUNT"
+	else
+		xt_fail "across SIGUSR2: light $nl/$COUNT (exit $lrc), full TWAMP $nt/$COUNT (exit $trc)"
+		xt_indent "$lout" 8
+		xt_indent "$tout" 8
 	fi
 	xt_stop_daemon
 fi
