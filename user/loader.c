@@ -373,11 +373,14 @@ void loader_sweep_orphans(struct xt_loader *l, __u64 refwait_ns)
 		}
 		l->orphans[i] = l->orphans[--l->n_orphans];
 		release_orphan_port(l, ntohs(o.key.reflector_port));
-		log_info("adopted session %s from %s ended (%s): %llu received, %llu reflected",
-			 o.sid,
-			 ds_format_endpoint(&o.key.sender_addr, o.key.sender_port, sender,
-					    sizeof(sender)),
-			 why, (unsigned long long)v.rx_packets, (unsigned long long)v.tx_packets);
+		ds_format_endpoint(&o.key.sender_addr, o.key.sender_port, sender, sizeof(sender));
+		if (*why == 'd') /* someone else's now: its counters are not ours to report */
+			log_info("adopted session %s from %s: %s", o.sid, sender, why);
+		else
+			log_info("adopted session %s from %s ended (%s): %llu received, %llu "
+				 "reflected",
+				 o.sid, sender, why, (unsigned long long)v.rx_packets,
+				 (unsigned long long)v.tx_packets);
 	}
 	if (!l->n_orphans)
 		log_info("the last adopted session ended");
