@@ -23,6 +23,7 @@
 #include "daemon_state.h"
 #include "loader.h"
 #include "log.h"
+#include "session_table.h"
 #include "stats.h"
 #include "xtwamp.skel.h"
 
@@ -248,6 +249,46 @@ static bool orphan_on_port(const struct xt_loader *l, __be16 port)
 	return false;
 }
 
+/*
+ * The port reservation of an orphan that ends goes to another orphan on the
+ * same address and port, if there is one; else it is closed.
+ */
+static void pass_on_reservation(struct xt_loader *l, const struct xt_orphan *o)
+{
+	if (o->fd < 0)
+		return;
+	for (int i = 0; i < l->n_orphans; i++) {
+		struct xt_orphan *x = &l->orphans[i];
+
+		if (x->key.reflector_port == o->key.reflector_port &&
+		    !memcmp(&x->key.reflector_addr, &o->key.reflector_addr,
+			    sizeof(x->key.reflector_addr)) &&
+		    x->fd < 0) {
+			x->fd = o->fd;
+			return;
+		}
+	}
+	close(o->fd);
+}
+
+/* The old daemon's reservation died with it: bind (address, port) again. */
+static void reserve_orphan_port(struct xt_loader *l, struct xt_orphan *o)
+{
+	int err;
+
+	o->fd = -1;
+	for (int i = 0; i < l->n_orphans; i++)
+		if (l->orphans[i].fd >= 0 &&
+		    l->orphans[i].key.reflector_port == o->key.reflector_port &&
+		    !memcmp(&l->orphans[i].key.reflector_addr, &o->key.reflector_addr,
+			    sizeof(o->key.reflector_addr)))
+			return; /* held for both */
+	err = session_table_bind_port(&o->key.reflector_addr, ntohs(o->key.reflector_port), &o->fd);
+	if (err)
+		log_debug("adopted session %s: cannot reserve UDP port %u again: %s", o->sid,
+			  ntohs(o->key.reflector_port), strerror(-err));
+}
+
 /* Clear the session flag of a port no adopted session uses any more. */
 static void release_orphan_port(struct xt_loader *l, __u32 port)
 {
@@ -321,6 +362,8 @@ static void collect_orphans(struct xt_loader *l)
 		l->orphans[n].key = key; /* n <= i */
 		l->orphans[n].first_rx_ns = val.first_rx_ns;
 		name_orphan(&l->orphans[n], &ds);
+		l->n_orphans = n; /* the ones before, for reserve_orphan_port() */
+		reserve_orphan_port(l, &l->orphans[n]);
 		n++;
 	}
 	stats_free_daemon(&ds);
@@ -372,6 +415,7 @@ void loader_sweep_orphans(struct xt_loader *l, __u64 refwait_ns)
 			continue;
 		}
 		l->orphans[i] = l->orphans[--l->n_orphans];
+		pass_on_reservation(l, &o);
 		release_orphan_port(l, ntohs(o.key.reflector_port));
 		ds_format_endpoint(&o.key.sender_addr, o.key.sender_port, sender, sizeof(sender));
 		if (*why == 'd') /* someone else's now: its counters are not ours to report */
@@ -964,6 +1008,9 @@ void loader_close(struct xt_loader *l)
 	}
 	xtwamp__destroy(l->skel);
 	l->skel = NULL;
+	for (i = 0; i < l->n_orphans; i++)
+		if (l->orphans[i].fd >= 0)
+			close(l->orphans[i].fd);
 	free(l->orphans);
 	l->orphans = NULL;
 	l->n_orphans = 0;

@@ -56,6 +56,7 @@ struct xt_orphan {
 	char sid[33];	   /* hex */
 	char mode[24];
 	char peer[48];
+	int fd; /* reserves (reflector address, port) against other programs; -1: none */
 };
 
 /* Load the program, fill its maps from the options and pin the maps. */

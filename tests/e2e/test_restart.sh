@@ -187,8 +187,15 @@ PY
 		xt_fail "no warning about the lost control connection"
 		xt_indent "$out.err" 8
 	fi
-	# nothing more arrives: --refwait 2 ends the orphan, its port loses the session flag
 	port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sessions"][0]["reflector"].rsplit(":",1)[1])' "$sj" 2>/dev/null)
+	# the dead daemon's socket that kept the port from other programs is renewed
+	if [[ -n $port ]] && xt_in_r ss -Hulpn "sport = :$port" | grep -q xtwampd; then
+		xt_ok "the adopted session's port $port is reserved again by the new xtwampd"
+	else
+		xt_fail "port ${port:-?} of the adopted session not reserved"
+		xt_in_r ss -Hulpn | sed 's/^/       | /'
+	fi
+	# nothing more arrives: --refwait 2 ends the orphan, its port loses the session flag
 	for ((i = 0; i < 60; i++)); do
 		grep -q 'the last adopted session ended' "$XT_DAEMON_LOG" && break
 		sleep 0.1
@@ -208,8 +215,8 @@ PY
 		flags=$(bpftool -j map lookup pinned "$PIN_DIR/xtwamp_ports" key $((port & 255)) $((port >> 8)) 0 0 2>&1 |
 			python3 -c 'import json,sys; print(int(json.load(sys.stdin)["value"][0],0))' 2>&1)
 	fi
-	if [[ $flags == 0 ]]; then
-		xt_ok "session port $port: flag cleared in xtwamp_ports"
+	if [[ $flags == 0 ]] && ! xt_in_r ss -Hulpn "sport = :$port" | grep -q xtwampd; then
+		xt_ok "session port $port: flag cleared in xtwamp_ports, reservation closed"
 	else
 		xt_fail "session port ${port:-?}: flags '$flags' after the orphan ended"
 	fi
