@@ -5,8 +5,8 @@
 #
 # Installs xtwampd (sbin), xtwamp (bin), the systemd unit (with the path
 # of xtwampd substituted), an example configuration (never overwriting an
-# existing /etc/xtwamp/xtwampd.conf) and the packaging examples under
-# share/doc/xtwamp.  The BPF object is compiled into the binaries (skeleton):
+# existing /etc/xtwamp/xtwampd.conf), the README (the unit's
+# Documentation=) and the packaging examples under share/doc/xtwamp.  The BPF object is compiled into the binaries (skeleton):
 # nothing else is needed at run time but libbpf, libxdp, libmicrohttpd and inih.
 
 PREFIX      ?= /usr/local
@@ -27,11 +27,12 @@ install: all
 	$(Q)$(INSTALL) -m 0755 $(BUILD)/xtwampd $(DESTDIR)$(SBINDIR)/xtwampd
 	$(Q)$(INSTALL) -m 0755 $(BUILD)/xtwamp $(DESTDIR)$(BINDIR)/xtwamp
 	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		-e 's|@DOCDIR@|$(DOCDIR)|g' \
 		packaging/systemd/xtwampd.service.in >$(DESTDIR)$(UNITDIR)/xtwampd.service
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/xtwampd.service
 	$(Q)test -e $(DESTDIR)$(SYSCONFDIR)/xtwamp/xtwampd.conf || \
 		$(INSTALL) -m 0644 packaging/xtwampd.conf $(DESTDIR)$(SYSCONFDIR)/xtwamp/xtwampd.conf
-	$(Q)$(INSTALL) -m 0644 packaging/xtwampd.conf packaging/kubernetes/xtwampd-daemonset.yaml \
+	$(Q)$(INSTALL) -m 0644 README.md packaging/xtwampd.conf packaging/kubernetes/xtwampd-daemonset.yaml \
 		packaging/prometheus/prometheus-scrape.yml \
 		packaging/prometheus/prometheus-scrape-kubernetes.yml packaging/grafana/xtwamp-dashboard.json \
 		$(DESTDIR)$(DOCDIR)/

@@ -181,6 +181,12 @@ static void emit_auth(const struct daemon_view *v, const struct ds_sink *s)
 void daemon_state_emit(const struct daemon_view *v, const struct ds_sink *s)
 {
 	emit_ifaces(v, s);
+	if (v->loader) {
+		fam(s, "sessions_orphaned", "gauge",
+		    "negotiated sessions adopted from an xtwampd that died: no control connection, "
+		    "reflected until their stop deadline or --refwait");
+		smp(s, "sessions_orphaned", "", (__u64)v->loader->n_orphans);
+	}
 	if (v->control)
 		emit_control(v, s);
 	if (v->sessions)
@@ -203,24 +209,45 @@ static void file_sample(void *arg, const char *name, const char *labels, __u64 v
 		(unsigned long long)value);
 }
 
+const char *ds_format_endpoint(const union xt_addr *a, __be16 port, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+	bool v4 = xt_addr_is_v4(a);
+
+	xt_addr_format(a, s, sizeof(s));
+	snprintf(buf, len, "%s%s%s:%u", v4 ? "" : "[", s, v4 ? "" : "]", ntohs(port));
+	return buf;
+}
+
+static void file_session_line(FILE *f, const struct xt_session_key *k, const char *sid,
+			      const char *mode, const char *path, const char *state, bool in_kernel,
+			      const char *peer)
+{
+	char sender[INET6_ADDRSTRLEN + 8], refl[INET6_ADDRSTRLEN + 8];
+
+	fprintf(f,
+		"session sid=%s sender=%s reflector=%s ssid=%u mode=%s path=%s state=%s "
+		"in_kernel=%d control_peer=%s\n",
+		sid, ds_format_endpoint(&k->sender_addr, k->sender_port, sender, sizeof(sender)),
+		ds_format_endpoint(&k->reflector_addr, k->reflector_port, refl, sizeof(refl)),
+		ntohs(k->ssid), mode, path, state, in_kernel ? 1 : 0, peer);
+}
+
 static int file_session(const struct st_session_info *si, void *arg)
 {
-	char sa[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN], pa[INET6_ADDRSTRLEN];
+	static const union xt_addr none;
+	char pa[INET6_ADDRSTRLEN];
 	char sid[2 * XT_SID_LEN + 1];
-	bool v4 = xt_addr_is_v4(&si->key.sender_addr);
 
 	for (int i = 0; i < XT_SID_LEN; i++)
 		snprintf(sid + 2 * i, 3, "%02x", si->sid[i]);
-	xt_addr_format(&si->key.sender_addr, sa, sizeof(sa));
-	xt_addr_format(&si->key.reflector_addr, ra, sizeof(ra));
-	xt_addr_format(&si->owner_peer, pa, sizeof(pa));
-	fprintf(arg,
-		"session sid=%s sender=%s%s%s:%u reflector=%s%s%s:%u ssid=%u mode=%s path=%s "
-		"state=%s in_kernel=%d control_peer=%s\n",
-		sid, v4 ? "" : "[", sa, v4 ? "" : "]", ntohs(si->key.sender_port), v4 ? "" : "[",
-		ra, v4 ? "" : "]", ntohs(si->key.reflector_port), ntohs(si->key.ssid),
-		ds_mode_name(si->mode), ds_path_name(si->path), si->state, si->in_kernel ? 1 : 0,
-		pa);
+	/* a session whose connection closed while it was stopping has no peer */
+	if (memcmp(&si->owner_peer, &none, sizeof(none)))
+		xt_addr_format(&si->owner_peer, pa, sizeof(pa));
+	else
+		snprintf(pa, sizeof(pa), "-");
+	file_session_line(arg, &si->key, sid, ds_mode_name(si->mode), ds_path_name(si->path),
+			  si->state, si->in_kernel, pa);
 	return 0;
 }
 
@@ -259,6 +286,11 @@ int daemon_state_write(const struct daemon_view *v)
 	daemon_state_emit(v, &sink);
 	if (v->sessions)
 		session_table_foreach(v->sessions, file_session, f);
+	for (int i = 0; v->loader && i < v->loader->n_orphans; i++) {
+		const struct xt_orphan *o = &v->loader->orphans[i];
+
+		file_session_line(f, &o->key, o->sid, o->mode, "xdp", "orphaned", true, o->peer);
+	}
 	if (fflush(f) || ferror(f))
 		err = -EIO;
 	if (fclose(f) && !err)

@@ -18,6 +18,9 @@
  *     metric NAME{LABELS} VALUE     (NAME without the xtwamp_ prefix)
  *     session sid=HEX sender=ADDR:PORT reflector=ADDR:PORT ssid=N mode=M
  *             path=xdp|af_xdp|socket state=S in_kernel=0|1 control_peer=ADDR
+ *   Sessions adopted from an xtwampd that died (loader.h) have
+ *   state=orphaned, and the SID, mode and peer its state file gave them
+ *   ("-" when it had none).
  * - the Prometheus exporter (metrics.h), which formats the same samples.
  */
 #ifndef XTWAMP_DAEMON_STATE_H
@@ -26,6 +29,8 @@
 #include <stdio.h>
 #include <time.h>
 #include <linux/types.h>
+
+#include "xtwamp_maps.h"
 
 #define DS_RUN_DIR "/run/xtwamp"
 #define DS_STALE_S 5
@@ -58,6 +63,9 @@ struct ds_sink {
 
 /* Interface and control-plane metrics, in family order. */
 void daemon_state_emit(const struct daemon_view *v, const struct ds_sink *sink);
+
+/* ADDR:PORT as the state file writes it ([ADDR]:PORT for IPv6); returns buf. */
+const char *ds_format_endpoint(const union xt_addr *a, __be16 port, char *buf, size_t len);
 
 /* Names used in the labels. */
 const char *ds_mode_name(__u32 mode); /* "unauthenticated", "authenticated", ... */

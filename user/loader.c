@@ -20,8 +20,11 @@
 #include <bpf/libbpf.h>
 
 #include "clock.h"
+#include "daemon_state.h"
 #include "loader.h"
 #include "log.h"
+#include "session_table.h"
+#include "stats.h"
 #include "xtwamp.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -207,12 +210,129 @@ static void adopt_or_clean(struct xt_loader *l)
 	}
 }
 
-/* Adopted sessions: remember them; authenticated/encrypted ones cannot be served. */
+/* Every xtwamp_ports value, indexed by port: one batch read, else one lookup each. */
+static int read_ports(int fd, struct xt_port *vals)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = XT_NUM_PORTS, out_batch, *keys = calloc(XT_NUM_PORTS, sizeof(*keys));
+	struct xt_port *batch = calloc(XT_NUM_PORTS, sizeof(*batch));
+	int err = 0;
+
+	if (!keys || !batch) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (!bpf_map_lookup_batch(fd, NULL, &out_batch, keys, batch, &count, &opts) ||
+	    (errno == ENOENT && count)) {
+		for (__u32 i = 0; i < count; i++)
+			if (keys[i] < XT_NUM_PORTS)
+				vals[keys[i]] = batch[i];
+		if (count == XT_NUM_PORTS)
+			goto out;
+	}
+	for (__u32 p = 0; p < XT_NUM_PORTS; p++) /* kernels without batch ops on arrays */
+		if (bpf_map_lookup_elem(fd, &p, &vals[p]) && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+out:
+	free(keys);
+	free(batch);
+	return err;
+}
+
+static bool orphan_on_port(const struct xt_loader *l, __be16 port)
+{
+	for (int i = 0; i < l->n_orphans; i++)
+		if (l->orphans[i].key.reflector_port == port)
+			return true;
+	return false;
+}
+
+/*
+ * The port reservation of an orphan that ends goes to another orphan on the
+ * same address and port, if there is one; else it is closed.
+ */
+static void pass_on_reservation(struct xt_loader *l, const struct xt_orphan *o)
+{
+	if (o->fd < 0)
+		return;
+	for (int i = 0; i < l->n_orphans; i++) {
+		struct xt_orphan *x = &l->orphans[i];
+
+		if (x->key.reflector_port == o->key.reflector_port &&
+		    !memcmp(&x->key.reflector_addr, &o->key.reflector_addr,
+			    sizeof(x->key.reflector_addr)) &&
+		    x->fd < 0) {
+			x->fd = o->fd;
+			return;
+		}
+	}
+	close(o->fd);
+}
+
+/* The old daemon's reservation died with it: bind (address, port) again. */
+static void reserve_orphan_port(struct xt_loader *l, struct xt_orphan *o)
+{
+	int err;
+
+	o->fd = -1;
+	for (int i = 0; i < l->n_orphans; i++)
+		if (l->orphans[i].fd >= 0 &&
+		    l->orphans[i].key.reflector_port == o->key.reflector_port &&
+		    !memcmp(&l->orphans[i].key.reflector_addr, &o->key.reflector_addr,
+			    sizeof(o->key.reflector_addr)))
+			return; /* held for both */
+	err = session_table_bind_port(&o->key.reflector_addr, ntohs(o->key.reflector_port), &o->fd);
+	if (err)
+		log_debug("adopted session %s: cannot reserve UDP port %u again: %s", o->sid,
+			  ntohs(o->key.reflector_port), strerror(-err));
+}
+
+/* Clear the session flag of a port no adopted session uses any more. */
+static void release_orphan_port(struct xt_loader *l, __u32 port)
+{
+	int fd = bpf_map__fd(l->skel->maps.xtwamp_ports);
+	struct xt_port pe;
+
+	if (orphan_on_port(l, htons((__u16)port)) || bpf_map_lookup_elem(fd, &port, &pe) ||
+	    !(pe.flags & XT_PORT_SESSIONS))
+		return;
+	pe.flags &= ~XT_PORT_SESSIONS;
+	if (!pe.flags)
+		pe.format = 0; /* "not ours" exactly, as session_table leaves it */
+	if (bpf_map_update_elem(fd, &port, &pe, BPF_ANY))
+		log_warn("cannot clear the session flag of UDP port %u: %s", port, strerror(errno));
+}
+
+/* What the dead xtwampd's state file said about an adopted session. */
+static void name_orphan(struct xt_orphan *o, const struct xt_daemon_state *ds)
+{
+	const char *line = stats_session_line(ds, &o->key);
+
+	snprintf(o->sid, sizeof(o->sid), "-");
+	snprintf(o->mode, sizeof(o->mode), "-");
+	snprintf(o->peer, sizeof(o->peer), "-");
+	if (!line)
+		return;
+	stats_field(line, "sid", o->sid, sizeof(o->sid));
+	stats_field(line, "mode", o->mode, sizeof(o->mode));
+	stats_field(line, "control_peer", o->peer, sizeof(o->peer));
+}
+
+/*
+ * Adopted sessions: remember them, named from the previous state file
+ * (still there after a SIGKILL; publish_state() overwrites it later);
+ * authenticated/encrypted ones cannot be served.  Session flags of ports
+ * no remaining session uses are cleared.
+ */
 static void collect_orphans(struct xt_loader *l)
 {
 	int fd = bpf_map__fd(l->skel->maps.xtwamp_sessions);
 	struct xt_session_key next;
+	struct xt_daemon_state ds;
 	struct xt_session val;
+	struct xt_port *ports;
 	int n = 0, keys = 0, dropped = 0;
 
 	if (!l->n_adopted_maps)
@@ -227,6 +347,8 @@ static void collect_orphans(struct xt_loader *l)
 		} while (keys < XT_MAX_SESSIONS &&
 			 !bpf_map_get_next_key(fd, &l->orphans[keys - 1].key, &next));
 	}
+	if (stats_read_daemon(l->pin_path, &ds))
+		memset(&ds, 0, sizeof(ds));
 	for (int i = 0; i < keys; i++) {
 		struct xt_session_key key = l->orphans[i].key;
 
@@ -239,13 +361,23 @@ static void collect_orphans(struct xt_loader *l)
 		}
 		l->orphans[n].key = key; /* n <= i */
 		l->orphans[n].first_rx_ns = val.first_rx_ns;
+		name_orphan(&l->orphans[n], &ds);
+		l->n_orphans = n; /* the ones before, for reserve_orphan_port() */
+		reserve_orphan_port(l, &l->orphans[n]);
 		n++;
 	}
+	stats_free_daemon(&ds);
 	l->n_orphans = n;
 	if (n || dropped)
 		log_info("adopted %d negotiated sessions (reflected until their stop deadline or "
 			 "--refwait idle); removed %d authenticated/encrypted ones (keys lost)",
 			 n, dropped);
+	ports = calloc(XT_NUM_PORTS, sizeof(*ports));
+	if (ports && !read_ports(bpf_map__fd(l->skel->maps.xtwamp_ports), ports))
+		for (__u32 p = 0; p < XT_NUM_PORTS; p++)
+			if (ports[p].flags & XT_PORT_SESSIONS)
+				release_orphan_port(l, p);
+	free(ports);
 }
 
 void loader_sweep_orphans(struct xt_loader *l, __u64 refwait_ns)
@@ -258,26 +390,41 @@ void loader_sweep_orphans(struct xt_loader *l, __u64 refwait_ns)
 	fd = bpf_map__fd(l->skel->maps.xtwamp_sessions);
 	now = xt_tai_ns();
 	while (i < l->n_orphans) {
-		struct xt_orphan *o = &l->orphans[i];
+		struct xt_orphan o = l->orphans[i];
+		const char *why = "deleted or reused";
+		char sender[64];
 		struct xt_session v;
 		__u64 last;
 		bool gone;
 
-		if (bpf_map_lookup_elem(fd, &o->key, &v) ||
-		    (o->first_rx_ns && v.first_rx_ns != o->first_rx_ns)) {
+		if (bpf_map_lookup_elem(fd, &o.key, &v) ||
+		    (o.first_rx_ns && v.first_rx_ns != o.first_rx_ns)) {
 			gone = true; /* deleted, or a new session of the same key: not ours */
 		} else {
-			o->first_rx_ns = v.first_rx_ns; /* an adopted one that just started */
+			l->orphans[i].first_rx_ns = v.first_rx_ns; /* one that just started */
 			last = v.last_rx_ns ? v.last_rx_ns : l->adopted_tai_ns;
-			gone = (v.stop_deadline_ns && now > v.stop_deadline_ns) ||
-			       (refwait_ns && now > last + refwait_ns);
+			why = v.stop_deadline_ns && now > v.stop_deadline_ns ? "stop deadline" :
+			      refwait_ns && now > last + refwait_ns	     ? "--refwait idle" :
+									       "";
+			gone = *why;
 			if (gone)
-				bpf_map_delete_elem(fd, &o->key);
+				bpf_map_delete_elem(fd, &o.key);
 		}
-		if (gone)
-			l->orphans[i] = l->orphans[--l->n_orphans];
-		else
+		if (!gone) {
 			i++;
+			continue;
+		}
+		l->orphans[i] = l->orphans[--l->n_orphans];
+		pass_on_reservation(l, &o);
+		release_orphan_port(l, ntohs(o.key.reflector_port));
+		ds_format_endpoint(&o.key.sender_addr, o.key.sender_port, sender, sizeof(sender));
+		if (*why == 'd') /* someone else's now: its counters are not ours to report */
+			log_info("adopted session %s from %s: %s", o.sid, sender, why);
+		else
+			log_info("adopted session %s from %s ended (%s): %llu received, %llu "
+				 "reflected",
+				 o.sid, sender, why, (unsigned long long)v.rx_packets,
+				 (unsigned long long)v.tx_packets);
 	}
 	if (!l->n_orphans)
 		log_info("the last adopted session ended");
@@ -299,57 +446,69 @@ static int explain_load_error(int err)
 	return err;
 }
 
-static int sync_allow(struct xt_loader *l, const struct xtwampd_opts *o);
-
-static int fill_maps(struct xt_loader *l, const struct xtwampd_opts *o)
+static bool port_configured(const struct xtwampd_opts *o, __u32 port)
 {
-	struct xt_config cfg = {
-		.rate_limit_pps = o->rate_limit_pps,
-		.rate_burst = o->rate_burst,
-		.flags = (o->n_allow || o->default_deny) ? XT_CFG_ALLOWLIST_ENFORCED : 0,
-	};
-	int cfg_fd = bpf_map__fd(l->skel->maps.xtwamp_config);
-	int ports_fd = bpf_map__fd(l->skel->maps.xtwamp_ports);
-	struct xt_config old;
-	__u32 zero = 0;
-	int i;
+	for (int i = 0; i < o->n_ports; i++)
+		if (o->ports[i].port == port)
+			return true;
+	return false;
+}
 
-	/* An adopted map keeps the published clock: no DROP_CLOCK_UNSET gap. */
-	if (!bpf_map_lookup_elem(cfg_fd, &zero, &old)) {
-		cfg.clock_offset_ns = old.clock_offset_ns;
-		cfg.clock_updated_ns = old.clock_updated_ns;
-		cfg.error_estimate = old.error_estimate;
-		cfg.flags |= old.flags & XT_CFG_CLOCK_VALID;
-	}
-	if (l->n_adopted_maps) {
-		/* light ports of the previous configuration go; session flags stay */
-		for (__u32 p = 0; p < XT_NUM_PORTS; p++) {
-			struct xt_port port;
+/*
+ * The light ports of o.  On an adopted map the old program keeps reflecting
+ * while we do this, so a port that stays is rewritten in one update (its
+ * session flag kept) and never cleared in between; the previous
+ * configuration's other light ports go afterwards.  Clearing every light
+ * port first and adding the new ones after a walk of all 65536 entries
+ * passed 100-400 ms of test packets to the stack on each restart.
+ */
+static int sync_ports(struct xt_loader *l, const struct xtwampd_opts *o)
+{
+	int fd = bpf_map__fd(l->skel->maps.xtwamp_ports), err = 0;
+	struct xt_port *old = calloc(XT_NUM_PORTS, sizeof(*old));
 
-			if (bpf_map_lookup_elem(ports_fd, &p, &port) ||
-			    !(port.flags & (XT_PORT_LIGHT | XT_PORT_STATELESS)))
-				continue;
-			port.flags &= ~(XT_PORT_LIGHT | XT_PORT_STATELESS);
-			if (bpf_map_update_elem(ports_fd, &p, &port, BPF_ANY))
-				return -errno;
-		}
-	}
-	if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
-		return -errno;
-	for (i = 0; i < o->n_ports; i++) {
+	if (!old)
+		return -ENOMEM;
+	/* a new array map is all zero: only an adopted one needs reading */
+	if (l->n_adopted_maps)
+		err = read_ports(fd, old);
+	for (int i = 0; !err && i < o->n_ports; i++) {
+		__u32 key = o->ports[i].port;
 		struct xt_port port = {
-			.flags = XT_PORT_LIGHT | (o->stateless ? XT_PORT_STATELESS : 0),
+			.flags = XT_PORT_LIGHT | (o->stateless ? XT_PORT_STATELESS : 0) |
+				 (old[key].flags & XT_PORT_SESSIONS),
 			.format = o->ports[i].format,
 		};
-		__u32 key = o->ports[i].port;
-		struct xt_port old_port;
 
-		if (!bpf_map_lookup_elem(ports_fd, &key, &old_port))
-			port.flags |= old_port.flags & XT_PORT_SESSIONS;
-		if (bpf_map_update_elem(ports_fd, &key, &port, BPF_ANY))
-			return -errno;
+		if (memcmp(&port, &old[key], sizeof(port)) &&
+		    bpf_map_update_elem(fd, &key, &port, BPF_ANY))
+			err = -errno;
 	}
-	return sync_allow(l, o);
+	for (__u32 p = 0; !err && p < XT_NUM_PORTS; p++) {
+		struct xt_port port;
+
+		if (!(old[p].flags & (XT_PORT_LIGHT | XT_PORT_STATELESS)) || port_configured(o, p))
+			continue;
+		if (bpf_map_lookup_elem(fd, &p, &port))
+			continue;
+		port.flags &= ~(XT_PORT_LIGHT | XT_PORT_STATELESS);
+		if (bpf_map_update_elem(fd, &p, &port, BPF_ANY))
+			err = -errno;
+	}
+	free(old);
+	return err;
+}
+
+/*
+ * Ports, rate limit and allow-list from o.  An adopted xtwamp_config keeps
+ * its published clock (no DROP_CLOCK_UNSET gap) and is changed the way
+ * SIGHUP changes it: the allow-list is widened before it is enforced.
+ */
+static int fill_maps(struct xt_loader *l, const struct xtwampd_opts *o)
+{
+	int err = sync_ports(l, o);
+
+	return err ? err : loader_sync_allow(l, o);
 }
 
 static bool allow_listed(const struct xtwampd_opts *o, const struct xt_allow_key *k)
@@ -891,6 +1050,9 @@ void loader_close(struct xt_loader *l)
 	}
 	xtwamp__destroy(l->skel);
 	l->skel = NULL;
+	for (i = 0; i < l->n_orphans; i++)
+		if (l->orphans[i].fd >= 0)
+			close(l->orphans[i].fd);
 	free(l->orphans);
 	l->orphans = NULL;
 	l->n_orphans = 0;

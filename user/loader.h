@@ -47,10 +47,18 @@ struct xt_loader {
 	__u64 adopted_tai_ns;
 };
 
-/* An adopted xtwamp_sessions entry, swept by loader_sweep_orphans(). */
+/*
+ * An adopted xtwamp_sessions entry, swept by loader_sweep_orphans().  SID,
+ * mode and control peer come from the dead xtwampd's state file ("-" when
+ * it had none), so `xtwamp sessions` still names the session.
+ */
 struct xt_orphan {
 	struct xt_session_key key;
 	__u64 first_rx_ns; /* at adoption: a different value means the entry was reused */
+	char sid[33];	   /* hex */
+	char mode[24];
+	char peer[48];
+	int fd; /* reserves (reflector address, port) against other programs; -1: none */
 };
 
 /* Load the program, fill its maps from the options and pin the maps. */
@@ -75,8 +83,12 @@ int loader_refresh_clock(struct xt_loader *l);
  * Adopted negotiated sessions lost their control connection: they keep
  * being reflected until their stop deadline (if Stop-Sessions came before
  * the restart) or until they received nothing for --refwait (RFC 5357
- * §4.2), checked by loader_sweep_orphans() once a second.  Authenticated
- * and encrypted ones are removed at once: their keys died with the process.
+ * §4.2), checked by loader_sweep_orphans() once a second, which then also
+ * clears the session flag of a port no other orphan uses.  The session
+ * table never gives a new session a port whose session flag it did not
+ * set itself (session_table.h), so orphans keep their ports to themselves.
+ * Authenticated and encrypted ones are removed at once: their keys died
+ * with the process.
  */
 void loader_finish_adoption(struct xt_loader *l);
 void loader_sweep_orphans(struct xt_loader *l, __u64 refwait_ns);

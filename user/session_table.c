@@ -144,7 +144,7 @@ static void fmt_endpoint(const union xt_addr *a, __be16 port, char *buf, size_t 
  * data path takes the session's packets first, and whatever it passes (a
  * sender that is not a session's) may queue in the smallest buffer there is.
  */
-static int bind_udp(const union xt_addr *addr, __u16 port, int *fd_out)
+int session_table_bind_port(const union xt_addr *addr, __u16 port, int *fd_out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = xt_addr_to_sockaddr(addr, port, &ss);
@@ -214,13 +214,13 @@ static int probe_wildcard(__u16 port)
 	union xt_addr any6 = {}, any4 = { .b = { [10] = 0xff, [11] = 0xff } };
 	int fd, err;
 
-	/* bind_udp() makes IPv6 sockets IPv6-only: probe each family. */
-	err = bind_udp(&any6, port, &fd);
+	/* session_table_bind_port() makes IPv6 sockets IPv6-only: probe each family. */
+	err = session_table_bind_port(&any6, port, &fd);
 	if (!err)
 		close(fd);
 	else if (err != -EAFNOSUPPORT)
 		return err;
-	err = bind_udp(&any4, port, &fd);
+	err = session_table_bind_port(&any4, port, &fd);
 	if (err)
 		return err;
 	close(fd);
@@ -271,6 +271,13 @@ static int port_claim(struct session_table *t, const struct xt_session_key *key,
 	 */
 	if (pe.flags & XT_PORT_LIGHT)
 		return -EADDRINUSE;
+	/*
+	 * A session flag this table did not set is an adopted session's, left
+	 * by an xtwampd that died (loader.h): sharing the port would clear the
+	 * flag under it when our session ends.
+	 */
+	if ((pe.flags & XT_PORT_SESSIONS) && !t->port_use[port].sessions)
+		return -EADDRINUSE;
 	/* The data path tells sessions apart by the whole key: it must be new. */
 	if (!bpf_map_lookup_elem(t->cfg.sessions_fd, key, &other))
 		return -EADDRINUSE;
@@ -288,7 +295,7 @@ static int port_claim(struct session_table *t, const struct xt_session_key *key,
 		*res = r;
 		return 0;
 	}
-	err = bind_udp(&key->reflector_addr, (__u16)port, &fd);
+	err = session_table_bind_port(&key->reflector_addr, (__u16)port, &fd);
 	if (err)
 		return err;
 	r = calloc(1, sizeof(*r));
@@ -597,7 +604,7 @@ static enum st_refusal try_accept(struct session_table *t, struct st_owner *o,
 	if (t->stats.live >= t->cfg.max_sessions)
 		return ST_REFUSE_LIMIT_TOTAL;
 	if (!reserve_has_addr(t, &req->receiver_addr)) {
-		err = bind_udp(&req->receiver_addr, 0, &probe_fd);
+		err = session_table_bind_port(&req->receiver_addr, 0, &probe_fd);
 		if (err == -EADDRNOTAVAIL)
 			return ST_REFUSE_NOT_LOCAL;
 		if (err)

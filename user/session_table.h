@@ -205,6 +205,15 @@ void session_table_set_limits(struct session_table *t, __u32 max_sessions, __u32
 void session_table_foreach(const struct session_table *t,
 			   int (*fn)(const struct st_session_info *s, void *arg), void *arg);
 /* Counters as "name value" lines (Prometheus-style names), and in the log. */
+/*
+ * The reservation of a receiver port: a UDP socket bound to (addr, port),
+ * IPv6-only for IPv6 addresses, with a minimal receive buffer (the XDP
+ * program answers the test packets; nothing is ever read from it).
+ * 0 with *fd_out, or -errno.  The loader reserves adopted sessions' ports
+ * with it too.
+ */
+int session_table_bind_port(const union xt_addr *addr, __u16 port, int *fd_out);
+
 void session_table_print_stats(const struct session_table *t, FILE *out);
 void session_table_log_stats(const struct session_table *t);
 

@@ -872,31 +872,38 @@ struct sess_walk {
 	__u64 now_tai;
 };
 
-static void format_endpoint(const union xt_addr *a, __be16 port, char *buf, size_t len)
+const char *stats_session_line(const struct xt_daemon_state *ds, const struct xt_session_key *k)
 {
-	char s[INET6_ADDRSTRLEN];
-	bool v4 = xt_addr_is_v4(a);
+	char sender[80], refl[80], a[80], b[80], c[16];
 
-	xt_addr_format(a, s, sizeof(s));
-	snprintf(buf, len, "%s%s%s:%u", v4 ? "" : "[", s, v4 ? "" : "]", ntohs(port));
-}
-
-static const char *find_session_line(const struct xt_daemon_state *ds, const char *sender,
-				     const char *reflector, unsigned ssid)
-{
-	char a[80], b[80], c[16];
-
+	ds_format_endpoint(&k->sender_addr, k->sender_port, sender, sizeof(sender));
+	ds_format_endpoint(&k->reflector_addr, k->reflector_port, refl, sizeof(refl));
 	for (size_t i = 0; ds && i < ds->n_lines; i++) {
 		const char *l = ds->lines[i];
 
 		if (strncmp(l, "session ", 8))
 			continue;
 		if (!strcmp(stats_field(l, "sender", a, sizeof(a)), sender) &&
-		    !strcmp(stats_field(l, "reflector", b, sizeof(b)), reflector) &&
-		    (unsigned)atoi(stats_field(l, "ssid", c, sizeof(c))) == ssid)
+		    !strcmp(stats_field(l, "reflector", b, sizeof(b)), refl) &&
+		    (unsigned)atoi(stats_field(l, "ssid", c, sizeof(c))) == ntohs(k->ssid))
 			return l;
 	}
 	return NULL;
+}
+
+/* A state-file field where "-" means unknown: "" then. */
+static void known_field(const char *line, const char *key, char *buf, size_t len)
+{
+	if (!strcmp(stats_field(line, key, buf, len), "-"))
+		buf[0] = '\0';
+}
+
+static void json_str_or_null(FILE *f, const char *s)
+{
+	if (*s)
+		fprintf(f, "\"%s\"", s);
+	else
+		fputs("null", f);
 }
 
 static int session_row(const struct xt_session_key *k, const struct xt_session *v, void *arg)
@@ -914,15 +921,15 @@ static int session_row(const struct xt_session_key *k, const struct xt_session *
 			      (double)(w->now_tai - v->last_rx_ns) / 1e9 :
 			      0;
 
-	format_endpoint(&k->sender_addr, k->sender_port, sender, sizeof(sender));
-	format_endpoint(&k->reflector_addr, k->reflector_port, refl, sizeof(refl));
-	line = find_session_line(w->ds, sender, refl, ntohs(k->ssid));
+	ds_format_endpoint(&k->sender_addr, k->sender_port, sender, sizeof(sender));
+	ds_format_endpoint(&k->reflector_addr, k->reflector_port, refl, sizeof(refl));
+	line = stats_session_line(w->ds, k);
 	if (line) {
-		stats_field(line, "sid", sid, sizeof(sid));
-		stats_field(line, "mode", mode, sizeof(mode));
+		known_field(line, "sid", sid, sizeof(sid));
+		known_field(line, "mode", mode, sizeof(mode));
 		stats_field(line, "path", path, sizeof(path));
 		stats_field(line, "state", state, sizeof(state));
-		stats_field(line, "control_peer", peer, sizeof(peer));
+		known_field(line, "control_peer", peer, sizeof(peer));
 	} else {
 		snprintf(path, sizeof(path), "%s", userspace ? "userspace" : "xdp");
 		snprintf(state, sizeof(state), "%s",
@@ -932,13 +939,10 @@ static int session_row(const struct xt_session_key *k, const struct xt_session *
 		fprintf(stdout,
 			"%s{\"sender\": \"%s\", \"reflector\": \"%s\", \"ssid\": %u, \"sid\": ",
 			w->n ? ", " : "", sender, refl, ntohs(k->ssid));
-		if (line) {
-			fprintf(stdout, "\"%s\", \"mode\": \"%s\", \"path\": \"%s\"", sid, mode,
-				path);
-		} else {
-			fprintf(stdout, "null, \"mode\": null, \"path\": \"%s\"", path);
-		}
-		fprintf(stdout, ", \"state\": \"%s\", \"dscp\": ", state);
+		json_str_or_null(stdout, sid);
+		fputs(", \"mode\": ", stdout);
+		json_str_or_null(stdout, mode);
+		fprintf(stdout, ", \"path\": \"%s\", \"state\": \"%s\", \"dscp\": ", path, state);
 		if (v->flags & XT_SESS_SET_DSCP)
 			fprintf(stdout, "%u", v->dscp);
 		else
@@ -962,10 +966,8 @@ static int session_row(const struct xt_session_key *k, const struct xt_session *
 		else
 			fputs(", \"age_s\": null, \"idle_s\": null", stdout);
 		fputs(", \"control_peer\": ", stdout);
-		if (peer[0])
-			fprintf(stdout, "\"%s\"}", peer);
-		else
-			fputs("null}", stdout);
+		json_str_or_null(stdout, peer);
+		fputc('}', stdout);
 	} else {
 		char dscp[8], tx[24], lrx[12], ltx[12], ages[16], idles[16];
 
@@ -979,7 +981,7 @@ static int session_row(const struct xt_session_key *k, const struct xt_session *
 		snprintf(ages, sizeof(ages), have_rx ? "%.1f" : "-", age);
 		snprintf(idles, sizeof(idles), have_rx ? "%.1f" : "-", idle);
 		printf("%-26s %-26s %5u %-32s %-15s %-9s %-8s %4s %10llu %10s %10s %10s %8s %8s %s\n",
-		       sender, refl, ntohs(k->ssid), line ? sid : "-", line ? mode : "-", path,
+		       sender, refl, ntohs(k->ssid), sid[0] ? sid : "-", mode[0] ? mode : "-", path,
 		       state, dscp, (unsigned long long)v->rx_packets, tx, lrx, ltx, ages, idles,
 		       peer[0] ? peer : "-");
 	}

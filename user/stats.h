@@ -63,6 +63,8 @@ struct xt_daemon_state {
 
 int stats_read_daemon(const char *pin_path, struct xt_daemon_state *ds);
 void stats_free_daemon(struct xt_daemon_state *ds);
+/* The state file's "session" line of this key, or NULL. */
+const char *stats_session_line(const struct xt_daemon_state *ds, const struct xt_session_key *k);
 /* Value of " key=" in a state-file line, copied to buf ("" when absent); returns buf. */
 const char *stats_field(const char *line, const char *key, char *buf, size_t len);
 

@@ -2,7 +2,9 @@
 /*
  * xtwampd - the xtwamp reflector daemon: loads the XDP reflector, attaches
  * it, serves TWAMP-Control (negotiated sessions, authenticated ones through
- * the AF_XDP path), keeps the clock current and detaches on SIGINT/SIGTERM.
+ * the AF_XDP path), keeps the clock current and detaches on SIGINT/SIGTERM;
+ * SIGUSR2 exits for a restart (upgrade) and leaves the reflector to the
+ * next xtwampd (XTWAMPD_EXIT_HANDOVER).
  *
  * One thread, one epoll loop: a signalfd (SIGINT/SIGTERM stop, SIGHUP
  * reloads), a 1 s timerfd (clock refresh, session sweep, control timers,
@@ -38,6 +40,14 @@
 #ifndef XTWAMP_VERSION
 #define XTWAMP_VERSION "0.1.0"
 #endif
+
+/*
+ * Exit status after SIGUSR2: the program stays attached and the maps
+ * pinned, as after a crash, for the next xtwampd to adopt without a gap
+ * (loader.h); the unit restarts on it (RestartForceExitStatus=).  75 is
+ * EX_TEMPFAIL: "try again".
+ */
+#define XTWAMPD_EXIT_HANDOVER 75
 
 /* What an epoll event of the main loop is for (data.u32). */
 enum { EV_SIGNAL, EV_TIMER, EV_CONTROL, EV_METRICS, EV_AUTH };
@@ -145,6 +155,7 @@ static int open_signalfd(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -422,6 +433,28 @@ static void reload(struct daemon *d)
 		 o->max_connections, o->max_sessions, d->have_keys ? ", keys re-read" : "");
 }
 
+/*
+ * SIGUSR2: leave for the next xtwampd.  The state file is brought up to
+ * date (the next one names the sessions it adopts from it) and left; the
+ * loader, the session table and the control server are not torn down, so
+ * the link, the pins and the negotiated sessions' map entries stay.  The
+ * control connections, the AF_XDP sockets and the pin-directory lock go
+ * with the process.
+ */
+static int hand_over(struct daemon *d)
+{
+	publish_state(d);
+	metrics_close(d->metrics);
+	if (d->control)
+		control_server_log_stats(d->control);
+	if (d->sessions)
+		session_table_log_stats(d->sessions);
+	log_info("exiting for a restart: the XDP program stays attached and the maps pinned in "
+		 "%s; the next xtwampd adopts them (exit status %d)",
+		 d->opts->pin_path, XTWAMPD_EXIT_HANDOVER);
+	return XTWAMPD_EXIT_HANDOVER;
+}
+
 /* Run until a signal; returns the signal number, 0 when no interface is left. */
 static int run(struct daemon *d)
 {
@@ -590,6 +623,8 @@ int main(int argc, char **argv)
 		log_info("Prometheus metrics on http://%s/metrics", d.opts->metrics_listen);
 	d.ran = true;
 	sig = run(&d);
+	if (sig == SIGUSR2)
+		return hand_over(&d);
 	log_info("%s: shutting down", sig ? strsignal(sig) : "no interface left");
 	teardown(&d);
 	free(d.opts);

@@ -34,7 +34,8 @@ fetch() {
 sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
 }
 
-xt_start_daemon generic --metrics "127.0.0.1:$METRICS_PORT" --metrics-sessions 10 ||
+# A cap of 2 per-session series against 3 sessions: the cap must hold.
+xt_start_daemon generic --metrics "127.0.0.1:$METRICS_PORT" --metrics-sessions 2 ||
 	xt_die "xtwampd did not start"
 
 xt_section "xtwamp stats with the daemon running"
@@ -50,7 +51,7 @@ else
 fi
 
 xt_section "xtwamp sessions during a full TWAMP session"
-xt_in_s "$XTWAMP" ping "$ADDR4_R" -c 300 -i 0.01 -q >"$XT_WORK/ping-bg.out" 2>&1 &
+xt_in_s "$XTWAMP" ping "$ADDR4_R" --sessions 3 -c 300 -i 0.01 -q >"$XT_WORK/ping-bg.out" 2>&1 &
 ping_pid=$!
 ok=0
 for ((i = 0; i < 30; i++)); do
@@ -78,16 +79,84 @@ else
 	xt_fail "sessions: no live session with control-plane details"
 	xt_indent "$XT_WORK/sessions.json"
 fi
-fetch "http://127.0.0.1:$METRICS_PORT/metrics" >"$XT_WORK/metrics-session.txt" 2>&1
-if grep -q '^xtwamp_session_rx_packets_total{sender="192.0.2.2"' "$XT_WORK/metrics-session.txt"; then
-	xt_ok "metrics: per-session series with --metrics-sessions"
+ms=$XT_WORK/metrics-session.txt
+fetch "http://127.0.0.1:$METRICS_PORT/metrics" >"$ms" 2>&1
+rx=$(grep -c '^xtwamp_session_rx_packets_total{sender="192.0.2.2"' "$ms")
+tx=$(grep -c '^xtwamp_session_tx_packets_total{sender="192.0.2.2"' "$ms")
+dropped=$(awk '$1 == "xtwamp_session_series_dropped" {print $2}' "$ms")
+if ((rx == 2 && tx == 2)) && [[ $dropped == 1 ]]; then
+	xt_ok "metrics: 3 sessions, --metrics-sessions 2: 2 rx and 2 tx series, session_series_dropped 1"
 else
-	xt_fail "metrics: no per-session series"
-	grep session "$XT_WORK/metrics-session.txt" | head -n 20 | sed 's/^/       | /'
+	xt_fail "metrics: per-session series rx $rx, tx $tx, dropped '$dropped' (want 2, 2, 1)"
+	grep session "$ms" | head -n 20 | sed 's/^/       | /'
+fi
+if promtool check metrics <"$ms" >"$XT_WORK/promtool-session.out" 2>&1; then
+	xt_ok "promtool check metrics with per-session series and live counters"
+else
+	xt_fail "promtool check metrics (per-session series)"
+	xt_indent "$XT_WORK/promtool-session.out"
+fi
+# Conventions promtool does not check: prefix, _total on counters only,
+# base units, a HELP for every family, no family twice.
+if res=$(python3 - "$ms" <<'PY'
+import re, sys
+types, helps, probs = {}, set(), []
+for line in open(sys.argv[1]):
+    m = re.match(r"# (TYPE|HELP) (\S+) ?(\S*)", line)
+    if not m:
+        continue
+    kind, name, t = m.groups()
+    if kind == "HELP":
+        helps.add(name)
+        continue
+    if name in types:
+        probs.append(f"{name}: TYPE twice")
+    types[name] = t
+    if not name.startswith("xtwamp_"):
+        probs.append(f"{name}: no xtwamp_ prefix")
+    if (t == "counter") != name.endswith("_total"):
+        probs.append(f"{name}: {t} {'without' if t == 'counter' else 'with'} _total")
+    if re.search(r"_(ms|us|ns|milliseconds|microseconds|nanoseconds)(_|$)", name):
+        probs.append(f"{name}: not a base unit")
+    if t == "histogram" and not name.endswith("_seconds"):
+        probs.append(f"{name}: histogram without its unit")
+probs += [f"{n}: no HELP" for n in types if n not in helps]
+print("\n".join(probs) if probs else f"{len(types)} families")
+sys.exit(1 if probs else 0)
+PY
+); then
+	xt_ok "metric naming: $res, xtwamp_ prefix, _total exactly on counters, base units, HELP"
+else
+	xt_fail "metric naming"
+	xt_quote '>' "$res"
 fi
 wait "$ping_pid"
 rc=$?
 ((rc == 0)) && xt_ok "background TWAMP ping exit 0" || { xt_fail "background TWAMP ping exit $rc"; xt_indent "$XT_WORK/ping-bg.out"; }
+
+xt_section "xtwamp stats --watch"
+w=$XT_WORK/watch.txt
+timeout --preserve-status -s INT 2.7 "$XTWAMP" stats --watch 1 --pin-path "$PIN_DIR" >"$w" 2>&1
+rc=$?
+blocks=$(grep -c '^==== ' "$w")
+if ((rc == 0 && blocks >= 2)) && grep -q '^rates over the last 1.0 s:' "$w"; then
+	xt_ok "stats --watch 1: $blocks readouts in 2.7 s with a rate column, exit 0 on SIGINT"
+else
+	xt_fail "stats --watch 1: exit $rc, $blocks readouts"
+	xt_indent "$w" 20
+fi
+timeout --preserve-status -s INT 2.7 "$XTWAMP" stats --json --watch 1 --pin-path "$PIN_DIR" >"$w" 2>&1
+rc=$?
+if res=$(python3 -c 'import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert len(objs) >= 2, f"{len(objs)} objects"
+assert all(o["daemon"]["running"] for o in objs)
+print(f"{len(objs)} JSON objects, one per line")' "$w" 2>&1) && ((rc == 0)); then
+	xt_ok "stats --json --watch 1: $res"
+else
+	xt_fail "stats --json --watch 1: exit $rc: $res"
+	xt_indent "$w" 5
+fi
 
 xt_section "/metrics and promtool"
 metrics=$XT_WORK/metrics.txt

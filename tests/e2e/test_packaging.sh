@@ -5,8 +5,10 @@
 # cluster: the DaemonSet and scrape configs parse (promtool check config for
 # the one Debian's Prometheus can load), the Grafana dashboard is JSON whose
 # every PromQL expression promtool accepts and names only metrics xtwampd
-# exports, the example config parses with xtwampd's own parser, and `make
-# install DESTDIR=...` puts the binaries, unit and config in place.
+# exports, the example config parses with xtwampd's own parser, `make
+# install DESTDIR=...` puts exactly the expected files in place, the unit's
+# capabilities are each documented and `systemd-analyze verify` accepts it,
+# and `make uninstall` keeps only the configuration.
 # Needs no namespaces and no root.
 set -u -o pipefail
 
@@ -75,16 +77,75 @@ done <"$WORK/names"
 [[ -z $missing ]] && ok "dashboard uses only exported metric names" || fail "dashboard names not exported:$missing"
 
 if [[ -x $BUILD/xtwampd ]]; then
+	st=$WORK/stage
 	if "$BUILD/xtwampd" --config "$P/xtwampd.conf" --help >/dev/null 2>&1 &&
-		make -s -C "$ROOT" install DESTDIR="$WORK/stage" PREFIX=/usr >"$WORK/inst.out" 2>&1 &&
-		[[ -x $WORK/stage/usr/sbin/xtwampd && -x $WORK/stage/usr/bin/xtwamp &&
-			-f $WORK/stage/etc/xtwamp/xtwampd.conf ]] &&
-		grep -q '^ExecStart=/usr/sbin/xtwampd --config /etc/xtwamp/xtwampd.conf$' \
-			"$WORK/stage/lib/systemd/system/xtwampd.service" &&
-		! grep -q 'CAP_SYS_ADMIN' <(grep -E '^(Capability|Ambient)' "$WORK/stage/lib/systemd/system/xtwampd.service"); then
-		ok "make install DESTDIR: binaries, unit (no CAP_SYS_ADMIN), config"
+		make -s -C "$ROOT" install DESTDIR="$st" PREFIX=/usr >"$WORK/inst.out" 2>&1; then
+		ok "make install DESTDIR=... PREFIX=/usr"
 	else
 		fail "make install"; sed 's/^/       | /' "$WORK/inst.out"
+	fi
+	# The layout, exactly: nothing missing, nothing unexpected.
+	(cd "$st" && find . -type f -printf '%m %p\n' | sort) >"$WORK/layout"
+	cat >"$WORK/layout.want" <<'LAYOUT'
+644 ./etc/xtwamp/xtwampd.conf
+644 ./lib/systemd/system/xtwampd.service
+644 ./usr/share/doc/xtwamp/README.md
+644 ./usr/share/doc/xtwamp/prometheus-scrape-kubernetes.yml
+644 ./usr/share/doc/xtwamp/prometheus-scrape.yml
+644 ./usr/share/doc/xtwamp/xtwamp-dashboard.json
+644 ./usr/share/doc/xtwamp/xtwampd-daemonset.yaml
+644 ./usr/share/doc/xtwamp/xtwampd.conf
+755 ./usr/bin/xtwamp
+755 ./usr/sbin/xtwampd
+LAYOUT
+	if diff "$WORK/layout.want" "$WORK/layout" >"$WORK/layout.diff"; then
+		ok "install layout: $(wc -l <"$WORK/layout") files, modes as expected"
+	else
+		fail "install layout"; sed 's/^/       | /' "$WORK/layout.diff"
+	fi
+	unit=$st/lib/systemd/system/xtwampd.service
+	if grep -q '^ExecStart=/usr/sbin/xtwampd --config /etc/xtwamp/xtwampd.conf$' "$unit" &&
+		grep -q '^Documentation=file:/usr/share/doc/xtwamp/README.md ' "$unit" && ! grep -q '@[A-Z]*@' "$unit"; then
+		ok "unit: ExecStart, Documentation and every @VAR@ substituted"
+	else
+		fail "unit substitutions"; grep -E '^(Exec|Doc)|@' "$unit" | sed 's/^/       | /'
+	fi
+	# Capabilities: bounding = ambient, each one explained in a comment, no SYS_ADMIN.
+	if res=$(python3 - "$unit" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def caps(key):
+    return re.search(r"^%s=(.*)$" % key, text, re.M).group(1).split()
+b, a = caps("CapabilityBoundingSet"), caps("AmbientCapabilities")
+assert b == a, f"bounding {b} != ambient {a}"
+assert "CAP_SYS_ADMIN" not in b, "CAP_SYS_ADMIN"
+for c in b:
+    assert re.search(r"^#\s+%s\s+\S" % c, text, re.M), f"{c} has no comment saying why"
+print(" ".join(b))
+PY
+	); then
+		ok "unit capabilities, each documented: $res"
+	else
+		fail "unit capabilities: $res"
+	fi
+	if command -v systemd-analyze >/dev/null 2>&1; then
+		# verify checks that ExecStart exists: point it at the staged binary.
+		sed -e "s|^ExecStart=/usr/sbin/|ExecStart=$st/usr/sbin/|" "$unit" >"$WORK/xtwampd.service"
+		if systemd-analyze verify "$WORK/xtwampd.service" >"$WORK/verify.out" 2>&1 &&
+			! [[ -s $WORK/verify.out ]]; then
+			ok "systemd-analyze verify: no warnings"
+		else
+			fail "systemd-analyze verify"; sed 's/^/       | /' "$WORK/verify.out"
+		fi
+	else
+		echo "  (systemd-analyze not installed: unit not verified)"
+	fi
+	make -s -C "$ROOT" uninstall DESTDIR="$st" PREFIX=/usr >"$WORK/uninst.out" 2>&1
+	left=$(cd "$st" && find . -type f | sort | tr '\n' ' ')
+	if [[ $left == './etc/xtwamp/xtwampd.conf ' ]]; then
+		ok "make uninstall: only the configuration kept"
+	else
+		fail "make uninstall left: $left"
 	fi
 fi
 if ((fails)); then

@@ -10,6 +10,7 @@
  * skipped otherwise.  Loads the real program (no attach, no RTNL).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -46,6 +47,19 @@ static void make_opts(struct xtwampd_opts *o, __u16 port, const char *allow)
 	assert_int_equal(xtwampd_parse_args(9, argv, o, err, sizeof(err)), 0);
 }
 
+/* Needs root (bpffs, BPF): skipped otherwise.  Fresh options and pin path. */
+static struct xtwampd_opts *begin(void)
+{
+	struct xtwampd_opts *o;
+
+	if (geteuid() != 0)
+		skip();
+	o = calloc(1, sizeof(*o));
+	assert_non_null(o);
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/xtwamp-unit-%d", (int)getpid());
+	return o;
+}
+
 /* What a SIGKILLed xtwampd leaves: pins, no unpinning. */
 static void die(struct xt_loader *l)
 {
@@ -70,6 +84,15 @@ static struct xt_session_key session_key(__u8 last, __u16 sport)
 	return k;
 }
 
+static __u8 port_flags(struct xt_loader *l, __u32 port)
+{
+	struct xt_port pe;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.xtwamp_ports), &port, &pe),
+			 0);
+	return pe.flags;
+}
+
 static int count_allow(struct xt_loader *l)
 {
 	int fd = bpf_map__fd(l->skel->maps.xtwamp_allow), n = 0;
@@ -86,7 +109,7 @@ static int count_allow(struct xt_loader *l)
 
 static void test_adopt(void **state)
 {
-	struct xtwampd_opts *o = calloc(1, sizeof(*o));
+	struct xtwampd_opts *o = begin();
 	struct xt_loader l;
 	struct xt_session s = { .state = XT_SESS_STARTED }, got;
 	struct xt_session_key k1 = session_key(2, 40000), k2 = session_key(3, 40001),
@@ -99,11 +122,6 @@ static void test_adopt(void **state)
 	int ncpu = libbpf_num_possible_cpus();
 
 	(void)state;
-	if (geteuid() != 0) {
-		free(o);
-		skip();
-	}
-	snprintf(pin, sizeof(pin), "/sys/fs/bpf/xtwamp-unit-%d", (int)getpid());
 
 	/* first life: counters, sessions (one authenticated), port 8620, allow 192.0.2.0/24 */
 	make_opts(o, 8620, "192.0.2.0/24");
@@ -123,6 +141,12 @@ static void test_adopt(void **state)
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k3, &s,
 					     BPF_ANY),
 			 0);
+	/* the sessions' port, and a port whose sessions are all gone */
+	port = (struct xt_port){ .flags = XT_PORT_SESSIONS };
+	for (key = 50000; key <= 50001; key++)
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(l.skel->maps.xtwamp_ports), &key,
+						     &port, BPF_ANY),
+				 0);
 	s.stop_deadline_ns = 0;
 	s.flags = XT_SESS_USERSPACE;
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k2, &s,
@@ -156,14 +180,22 @@ static void test_adopt(void **state)
 	assert_true(cfg.flags & XT_CFG_CLOCK_VALID);
 	assert_true(cfg.flags & XT_CFG_ALLOWLIST_ENFORCED);
 
+	/* the orphans' port keeps its session flag, the unused one loses it */
+	assert_int_equal(port_flags(&l, 50000), XT_PORT_SESSIONS);
+	assert_int_equal(port_flags(&l, 50001), 0);
+	/* no state file of the dead daemon named them */
+	assert_string_equal(l.orphans[0].sid, "-");
+
 	/* the sweep: k3's deadline passed; k1 is idle for less than REFWAIT */
 	loader_sweep_orphans(&l, 900ULL * 1000000000ULL);
 	assert_int_equal(l.n_orphans, 1);
 	assert_int_not_equal(
 		bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k3, &got), 0);
-	/* ... and with a REFWAIT of 1 ns k1 goes too */
+	assert_int_equal(port_flags(&l, 50000), XT_PORT_SESSIONS);
+	/* ... and with a REFWAIT of 1 ns k1 goes too, and the port is free again */
 	loader_sweep_orphans(&l, 1);
 	assert_int_equal(l.n_orphans, 0);
+	assert_int_equal(port_flags(&l, 50000), 0);
 	assert_int_not_equal(
 		bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.xtwamp_sessions), &k1, &got), 0);
 
@@ -183,20 +215,85 @@ static void test_adopt(void **state)
 	free(o);
 }
 
+/*
+ * The old program keeps reflecting while the new xtwampd fills the adopted
+ * maps: a port that stays configured must never read as "not ours" (the
+ * packet would be passed to the stack and lost), and the clock must never
+ * read as unpublished.  A thread samples both through their pins for the
+ * whole of the second loader_open().
+ */
+struct watch {
+	volatile int stop;
+	long samples, port_gaps, clock_gaps;
+};
+
+static void *watch_maps(void *arg)
+{
+	struct watch *w = arg;
+	char path[256];
+	int ports_fd, cfg_fd;
+	struct xt_config cfg;
+	struct xt_port port;
+	__u32 key = 8620, zero = 0;
+
+	snprintf(path, sizeof(path), "%s/" XT_MAP_PORTS, pin);
+	ports_fd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/" XT_MAP_CONFIG, pin);
+	cfg_fd = bpf_obj_get(path);
+	while (!w->stop && ports_fd >= 0 && cfg_fd >= 0) {
+		if (bpf_map_lookup_elem(ports_fd, &key, &port) || !(port.flags & XT_PORT_LIGHT))
+			w->port_gaps++;
+		if (bpf_map_lookup_elem(cfg_fd, &zero, &cfg) || !(cfg.flags & XT_CFG_CLOCK_VALID))
+			w->clock_gaps++;
+		w->samples++;
+	}
+	if (ports_fd >= 0)
+		close(ports_fd);
+	if (cfg_fd >= 0)
+		close(cfg_fd);
+	return NULL;
+}
+
+static void test_adopt_no_gap(void **state)
+{
+	struct xtwampd_opts *o = begin();
+	struct watch w = { 0 };
+	struct xt_loader l;
+	pthread_t th;
+
+	(void)state;
+	make_opts(o, 8620, "192.0.2.0/24");
+	assert_int_equal(loader_open(&l, o), 0);
+	die(&l);
+
+	/* same port, another allow-list and rate limit: what a restart after an edit does */
+	make_opts(o, 8620, "198.51.100.0/24");
+	o->rate_limit_pps = 5;
+	assert_int_equal(pthread_create(&th, NULL, watch_maps, &w), 0);
+	while (!w.samples)
+		usleep(100);
+	assert_int_equal(loader_open(&l, o), 0);
+	w.stop = 1;
+	pthread_join(th, NULL);
+	print_message("%ld samples of port 8620 and the clock while the maps were adopted\n",
+		      w.samples);
+	assert_true(l.n_adopted_maps > 0);
+	assert_int_equal(w.port_gaps, 0);
+	assert_int_equal(w.clock_gaps, 0);
+	loader_close(&l);
+	assert_int_not_equal(access(pin, F_OK), 0);
+	free(o);
+}
+
 /* A layout this build does not know: every pin is removed, nothing adopted. */
 static void test_incompatible(void **state)
 {
-	struct xtwampd_opts *o = calloc(1, sizeof(*o));
+	struct xtwampd_opts *o = begin();
 	char path[256];
 	struct xt_loader l;
 	int fd;
 
 	(void)state;
-	if (geteuid() != 0) {
-		free(o);
-		skip();
-	}
-	snprintf(pin, sizeof(pin), "/sys/fs/bpf/xtwamp-unit-%d", (int)getpid());
 	mkdir(pin, 0700);
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, XT_MAP_COUNTERS, 4, 8, 3, NULL);
 	assert_true(fd >= 0);
@@ -215,6 +312,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_adopt),
+		cmocka_unit_test(test_adopt_no_gap),
 		cmocka_unit_test(test_incompatible),
 	};
 
