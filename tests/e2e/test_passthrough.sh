@@ -14,9 +14,11 @@ xt_init
 # A one-shot TCP or UDP echo server in the reflector namespace (python3:
 # nothing else to install).  It answers one client and exits, bounded.
 serve() { # serve tcp|udp ADDR PORT
-	xt_in_r python3 - "$@" <<'PY' &
+	local ready=$XT_WORK/server.ready i
+	rm -f "$ready"
+	xt_in_r python3 - "$@" "$ready" <<'PY' &
 import socket, sys
-kind, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+kind, addr, port, ready = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -24,6 +26,8 @@ s.bind((addr, port))
 s.settimeout(15)
 if kind == "tcp":
     s.listen(1)
+open(ready, "w").close()  # bound (and listening): the client may go
+if kind == "tcp":
     c, _ = s.accept()
     c.settimeout(5)
     data = c.recv(4096)
@@ -34,7 +38,12 @@ else:
     s.sendto(b"echo " + data, peer)
 PY
 	SERVER_PID=$!
-	sleep 0.3 # let it bind
+	# Wait until it is bound: a fixed sleep lost the race on a loaded machine.
+	for ((i = 0; i < 100; i++)); do
+		[[ -e $ready ]] && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
 }
 
 client() { # client tcp|udp ADDR PORT: prints what came back
