@@ -87,6 +87,7 @@ struct st_session {
 	__u64 timeout_ns;
 	__u64 started_ns;
 	__u64 deadline_ns;
+	__u64 last_rx_ns; /* the data path's last_rx_ns when the sweep last read it */
 };
 
 struct session_table {
@@ -1037,21 +1038,32 @@ void session_table_sweep(struct session_table *t)
 {
 	__u64 now = now_tai(t);
 	struct st_session *s, *next;
+	__u32 budget = ST_SWEEP_BUDGET;
 	struct xt_session v;
 	__u64 last;
 
-	for (s = t->all; s; s = next) {
+	for (s = t->all; s && budget; s = next) {
 		next = s->next;
 		if (s->state == ST_STOPPING && now > s->deadline_ns) {
 			session_remove(t, s, ST_REMOVE_STOPPED);
+			budget--;
 			continue;
 		}
 		if (s->state != ST_STARTED || !t->cfg.refwait_ns)
 			continue;
 		/* RFC 5357 §4.2: REFWAIT counts from the last packet, or the start. */
-		last = s->started_ns;
-		if (!bpf_map_lookup_elem(t->cfg.sessions_fd, &s->key, &v) && v.last_rx_ns > last)
+		last = s->started_ns > s->last_rx_ns ? s->started_ns : s->last_rx_ns;
+		/*
+		 * The data path's last_rx_ns only grows: until what we read last
+		 * time is REFWAIT old, the session cannot have expired, and the
+		 * map need not be read (a syscall per started session per second).
+		 */
+		if (now <= last || now - last <= t->cfg.refwait_ns)
+			continue;
+		if (!bpf_map_lookup_elem(t->cfg.sessions_fd, &s->key, &v) && v.last_rx_ns > last) {
+			s->last_rx_ns = v.last_rx_ns;
 			last = v.last_rx_ns;
+		}
 		if (now > last && now - last > t->cfg.refwait_ns) {
 			char snd[XT_ADDR_STRLEN + 8];
 
@@ -1061,6 +1073,7 @@ void session_table_sweep(struct session_table *t)
 			t->stats.removed[ST_REMOVE_REFWAIT]++;
 			session_release(t, s);
 			state_enter(s, ST_EXPIRED);
+			budget--;
 		}
 	}
 }
