@@ -450,8 +450,13 @@ static int port_claim(struct session_table *t, const struct xt_session_key *key,
 	 */
 	if ((pe.flags & XT_PORT_SESSIONS) && !t->port_use[port].sessions)
 		return -EADDRINUSE;
-	/* The data path tells sessions apart by the whole key: it must be new. */
-	if (!bpf_map_lookup_elem(t->cfg.sessions_fd, key, &other))
+	/*
+	 * The data path tells sessions apart by the whole key: it must be new.
+	 * Every entry's receiver port has XT_PORT_SESSIONS (ours: port_ref(),
+	 * adopted ones: the loader keeps theirs), so on a port without it there
+	 * is none to look up: one syscall less for most alternative ports.
+	 */
+	if ((pe.flags & XT_PORT_SESSIONS) && !bpf_map_lookup_elem(t->cfg.sessions_fd, key, &other))
 		return -EADDRINUSE;
 	if (auth) {
 		if (t->port_use[port].auth)
