@@ -236,11 +236,16 @@ static void file_session_line(FILE *f, const struct xt_session_key *k, const cha
 static int file_session(const struct st_session_info *si, void *arg)
 {
 	static const union xt_addr none;
+	static const char hex[] = "0123456789abcdef";
 	char pa[INET6_ADDRSTRLEN];
 	char sid[2 * XT_SID_LEN + 1];
 
-	for (int i = 0; i < XT_SID_LEN; i++)
-		snprintf(sid + 2 * i, 3, "%02x", si->sid[i]);
+	/* (one line per session every second: no snprintf per octet) */
+	for (int i = 0; i < XT_SID_LEN; i++) {
+		sid[2 * i] = hex[si->sid[i] >> 4];
+		sid[2 * i + 1] = hex[si->sid[i] & 0xf];
+	}
+	sid[2 * XT_SID_LEN] = '\0';
 	/* a session whose connection closed while it was stopping has no peer */
 	if (memcmp(&si->owner_peer, &none, sizeof(none)))
 		xt_addr_format(&si->owner_peer, pa, sizeof(pa));
@@ -272,6 +277,8 @@ int daemon_state_write(const struct daemon_view *v)
 		unlink(tmp);
 		return err;
 	}
+	/* 10,000 sessions make a 2 MB file: write it in fewer, larger pieces */
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
 	sink.arg = f;
 	fprintf(f, "xtwampd pid=%d version=%s started=%lld updated=%lld pin_path=%s\n",
 		(int)getpid(), v->version, (long long)v->started, (long long)time(NULL),

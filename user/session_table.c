@@ -2,6 +2,7 @@
 /* session_table.c - see session_table.h */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,28 @@
 
 /* Alternative ports tried before giving up (each try is one bind()). */
 #define ST_PORT_TRIES 4096
+/* Random octets drawn at once: RAND_bytes() costs a getpid() per call. */
+#define ST_RANDOM_POOL 256
+#define ST_HASH_MIN_BUCKETS 64
+
+#define st_entry(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/*
+ * A chained hash of nodes embedded in the records (SIDs, port
+ * reservations): with 10,000 sessions, a walk over every record for each
+ * new one made set-up quadratic.  The buckets double once there are more
+ * nodes than buckets; when that allocation fails the chains just grow.
+ */
+struct st_hnode {
+	struct st_hnode *hnext;
+	__u32 hash;
+};
+
+struct st_hash {
+	struct st_hnode **b; /* ST_HASH_MIN_BUCKETS or more, from session_table_new() */
+	__u32 mask;	     /* buckets - 1 */
+	__u32 n;
+};
 
 enum st_state {
 	ST_ACCEPTED, /* Accept-Session sent, not started */
@@ -28,7 +51,7 @@ enum st_state {
 
 /* A UDP socket bound to (address, port) so that no other program takes it. */
 struct st_reserve {
-	struct st_reserve *next;
+	struct st_hnode node; /* in reserves, by (addr, port) */
 	union xt_addr addr;
 	__u16 port;
 	int fd;
@@ -39,11 +62,20 @@ struct st_reserve {
 struct st_port_use {
 	__u32 sessions; /* all of them: XT_PORT_SESSIONS while non-zero */
 	__u32 auth;	/* ... served by the auth path, which holds its own socket */
+	__u32 reserves; /* our reservations of the port, one per address */
+};
+
+/* A local address with reservations: no need to probe it again. */
+struct st_addr_use {
+	struct st_addr_use *next;
+	union xt_addr addr;
+	__u32 reserves;
 };
 
 struct st_session {
 	struct st_session *prev, *next;		    /* every record */
 	struct st_session *owner_prev, *owner_next; /* the owner's records */
+	struct st_hnode sid_node;		    /* in sids, by SID */
 	struct st_owner *owner;
 	struct xt_session_key key;
 	__u8 sid[XT_SID_LEN];
@@ -55,13 +87,18 @@ struct st_session {
 	__u64 timeout_ns;
 	__u64 started_ns;
 	__u64 deadline_ns;
+	__u64 last_rx_ns; /* the data path's last_rx_ns when the sweep last read it */
 };
 
 struct session_table {
 	struct session_table_config cfg;
 	struct st_session *all;
-	struct st_reserve *reserves;
+	struct st_hash sids;	      /* every record, by SID */
+	struct st_hash reserves;      /* struct st_reserve, by (addr, port) */
+	struct st_addr_use *addr_use; /* addresses with reservations (a few) */
 	struct st_port_use *port_use; /* XT_NUM_PORTS */
+	__u8 rnd[ST_RANDOM_POOL];
+	__u32 rnd_left; /* unused octets at the end of rnd */
 	struct session_table_stats stats;
 	struct st_log_limit refusal_log[ST_REFUSE__COUNT];
 };
@@ -110,6 +147,118 @@ bool st_log_limit_ok(struct st_log_limit *l, __u64 now_ns, __u64 *suppressed)
 static __u64 now_tai(const struct session_table *t)
 {
 	return t->cfg.now_tai_ns ? t->cfg.now_tai_ns() : xt_tai_ns();
+}
+
+/* FNV-1a: keys are ours or bounded (SIDs, an address and a port). */
+static __u32 st_hash_bytes(const void *p, size_t len, __u32 h)
+{
+	const __u8 *b = p;
+
+	while (len--)
+		h = (h ^ *b++) * 16777619u;
+	return h;
+}
+
+static struct st_hnode *st_hash_first(const struct st_hash *h, __u32 hash)
+{
+	return h->b[hash & h->mask];
+}
+
+static int st_hash_init(struct st_hash *h)
+{
+	h->b = calloc(ST_HASH_MIN_BUCKETS, sizeof(*h->b));
+	h->mask = ST_HASH_MIN_BUCKETS - 1;
+	h->n = 0;
+	return h->b ? 0 : -ENOMEM;
+}
+
+static void st_hash_grow(struct st_hash *h)
+{
+	__u32 size = (h->mask + 1) * 2, i;
+	struct st_hnode **b, *n, *next;
+
+	if (size < ST_HASH_MIN_BUCKETS)
+		return; /* would overflow */
+	b = calloc(size, sizeof(*b));
+	if (!b)
+		return;
+	for (i = 0; i <= h->mask; i++) {
+		for (n = h->b[i]; n; n = next) {
+			next = n->hnext;
+			n->hnext = b[n->hash & (size - 1)];
+			b[n->hash & (size - 1)] = n;
+		}
+	}
+	free(h->b);
+	h->b = b;
+	h->mask = size - 1;
+}
+
+/* Never fails: without memory to grow into, the chains get longer. */
+static void st_hash_insert(struct st_hash *h, struct st_hnode *n, __u32 hash)
+{
+	if (h->n > h->mask)
+		st_hash_grow(h);
+	n->hash = hash;
+	n->hnext = h->b[hash & h->mask];
+	h->b[hash & h->mask] = n;
+	h->n++;
+}
+
+static void st_hash_remove(struct st_hash *h, struct st_hnode *n)
+{
+	struct st_hnode **pp;
+
+	for (pp = &h->b[n->hash & h->mask]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == n) {
+			*pp = n->hnext;
+			h->n--;
+			return;
+		}
+	}
+}
+
+static __u32 sid_hash(const __u8 sid[XT_SID_LEN])
+{
+	return st_hash_bytes(sid, XT_SID_LEN, 2166136261u);
+}
+
+static __u32 reserve_hash(const union xt_addr *addr, __u16 port)
+{
+	return st_hash_bytes(&port, sizeof(port), st_hash_bytes(addr, sizeof(*addr), 2166136261u));
+}
+
+static struct st_session *sid_find(const struct session_table *t, const __u8 sid[XT_SID_LEN])
+{
+	__u32 h = sid_hash(sid);
+	struct st_hnode *n;
+
+	for (n = st_hash_first(&t->sids, h); n; n = n->hnext) {
+		struct st_session *s = st_entry(n, struct st_session, sid_node);
+
+		if (n->hash == h && !memcmp(s->sid, sid, XT_SID_LEN))
+			return s;
+	}
+	return NULL;
+}
+
+/* Random octets from a pool refilled by tw_random() (never handed out twice). */
+static int st_random(struct session_table *t, void *buf, size_t len)
+{
+	__u8 *p;
+
+	if (len > sizeof(t->rnd))
+		return tw_random(buf, len);
+	if (t->rnd_left < len) {
+		if (tw_random(t->rnd, sizeof(t->rnd)))
+			return -EIO;
+		t->rnd_left = sizeof(t->rnd);
+	}
+	p = t->rnd + sizeof(t->rnd) - t->rnd_left;
+	memcpy(buf, p, len);
+	explicit_bzero(p, len);
+	t->rnd_left -= (__u32)len;
+	return 0;
 }
 
 static bool auth_mode(__u32 mode)
@@ -168,34 +317,67 @@ int session_table_bind_port(const union xt_addr *addr, __u16 port, int *fd_out)
 static struct st_reserve *reserve_find(struct session_table *t, const union xt_addr *addr,
 				       __u16 port)
 {
-	struct st_reserve *r;
+	__u32 h = reserve_hash(addr, port);
+	struct st_hnode *n;
 
-	for (r = t->reserves; r; r = r->next)
-		if (r->port == port && !memcmp(&r->addr, addr, sizeof(*addr)))
+	for (n = st_hash_first(&t->reserves, h); n; n = n->hnext) {
+		struct st_reserve *r = st_entry(n, struct st_reserve, node);
+
+		if (n->hash == h && r->port == port && !memcmp(&r->addr, addr, sizeof(*addr)))
 			return r;
+	}
+	return NULL;
+}
+
+static struct st_addr_use *addr_use_find(struct session_table *t, const union xt_addr *addr)
+{
+	struct st_addr_use *a;
+
+	for (a = t->addr_use; a; a = a->next)
+		if (!memcmp(&a->addr, addr, sizeof(*addr)))
+			return a;
 	return NULL;
 }
 
 static bool reserve_has_addr(struct session_table *t, const union xt_addr *addr)
 {
-	struct st_reserve *r;
+	return addr_use_find(t, addr) != NULL;
+}
 
-	for (r = t->reserves; r; r = r->next)
-		if (!memcmp(&r->addr, addr, sizeof(*addr)))
-			return true;
-	return false;
+/* Put a new reservation on record; -ENOMEM leaves nothing behind. */
+static int reserve_add(struct session_table *t, struct st_reserve *r)
+{
+	struct st_addr_use *a = addr_use_find(t, &r->addr);
+
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		a->addr = r->addr;
+		a->next = t->addr_use;
+		t->addr_use = a;
+	}
+	a->reserves++;
+	t->port_use[r->port].reserves++;
+	st_hash_insert(&t->reserves, &r->node, reserve_hash(&r->addr, r->port));
+	return 0;
 }
 
 /* Drop a reservation no session uses any more. */
 static void reserve_put_unused(struct session_table *t, struct st_reserve *r)
 {
-	struct st_reserve **pp;
+	struct st_addr_use **pp, *a;
 
 	if (!r || r->refs)
 		return;
-	for (pp = &t->reserves; *pp; pp = &(*pp)->next) {
-		if (*pp == r) {
-			*pp = r->next;
+	st_hash_remove(&t->reserves, &r->node);
+	t->port_use[r->port].reserves--;
+	for (pp = &t->addr_use; (a = *pp); pp = &a->next) {
+		if (!memcmp(&a->addr, &r->addr, sizeof(r->addr))) {
+			if (!--a->reserves) {
+				*pp = a->next;
+				free(a);
+			}
 			break;
 		}
 	}
@@ -225,16 +407,6 @@ static int probe_wildcard(__u16 port)
 		return err;
 	close(fd);
 	return 0;
-}
-
-static bool has_reserves(struct session_table *t, __u16 port)
-{
-	struct st_reserve *r;
-
-	for (r = t->reserves; r; r = r->next)
-		if (r->port == port)
-			return true;
-	return false;
 }
 
 /*
@@ -278,13 +450,18 @@ static int port_claim(struct session_table *t, const struct xt_session_key *key,
 	 */
 	if ((pe.flags & XT_PORT_SESSIONS) && !t->port_use[port].sessions)
 		return -EADDRINUSE;
-	/* The data path tells sessions apart by the whole key: it must be new. */
-	if (!bpf_map_lookup_elem(t->cfg.sessions_fd, key, &other))
+	/*
+	 * The data path tells sessions apart by the whole key: it must be new.
+	 * Every entry's receiver port has XT_PORT_SESSIONS (ours: port_ref(),
+	 * adopted ones: the loader keeps theirs), so on a port without it there
+	 * is none to look up: one syscall less for most alternative ports.
+	 */
+	if ((pe.flags & XT_PORT_SESSIONS) && !bpf_map_lookup_elem(t->cfg.sessions_fd, key, &other))
 		return -EADDRINUSE;
 	if (auth) {
 		if (t->port_use[port].auth)
 			return 0;
-		if (has_reserves(t, (__u16)port))
+		if (t->port_use[port].reserves)
 			return -EADDRINUSE;
 		return probe_wildcard((__u16)port);
 	}
@@ -306,8 +483,12 @@ static int port_claim(struct session_table *t, const struct xt_session_key *key,
 	r->addr = key->reflector_addr;
 	r->port = (__u16)port;
 	r->fd = fd;
-	r->next = t->reserves;
-	t->reserves = r;
+	err = reserve_add(t, r);
+	if (err) {
+		close(fd);
+		free(r);
+		return err;
+	}
 	*res = r;
 	return 0;
 }
@@ -319,7 +500,7 @@ static int port_pick(struct session_table *t, struct xt_session_key *key, bool a
 	__u32 span = (__u32)t->cfg.port_max - t->cfg.port_min + 1, start, i;
 	int err;
 
-	if (tw_random(&start, sizeof(start)))
+	if (st_random(t, &start, sizeof(start)))
 		start = (__u32)now_tai(t);
 	for (i = 0; i < span && i < ST_PORT_TRIES; i++) {
 		__u16 port = (__u16)(t->cfg.port_min + (start + i) % span);
@@ -467,6 +648,7 @@ static void session_unlink_free(struct session_table *t, struct st_session *s)
 	struct st_owner *o = s->owner;
 
 	state_leave(s);
+	st_hash_remove(&t->sids, &s->sid_node);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -523,20 +705,16 @@ static int sid_generate(struct session_table *t, const union xt_addr *receiver, 
 {
 	__u64 ntp = xt_unix_ns_to_ntp64(xt_realtime_ns());
 	__be32 sec = htonl((__u32)(ntp >> 32)), frac = htonl((__u32)ntp);
-	struct st_session *s;
 	int tries, err;
 
 	memcpy(sid, &receiver->b[12], 4); /* IPv4-mapped: the IPv4 address itself */
 	memcpy(sid + 4, &sec, 4);
 	memcpy(sid + 8, &frac, 4);
 	for (tries = 0; tries < 8; tries++) {
-		err = tw_random(sid + 12, 4);
+		err = st_random(t, sid + 12, 4);
 		if (err)
 			return err;
-		for (s = t->all; s; s = s->next)
-			if (!memcmp(s->sid, sid, XT_SID_LEN))
-				break;
-		if (!s)
+		if (!sid_find(t, sid))
 			return 0;
 	}
 	return -EEXIST;
@@ -668,6 +846,7 @@ static enum st_refusal try_accept(struct session_table *t, struct st_owner *o,
 	if (t->all)
 		t->all->prev = s;
 	t->all = s;
+	st_hash_insert(&t->sids, &s->sid_node, sid_hash(s->sid));
 	s->owner_next = o->sessions;
 	if (o->sessions)
 		o->sessions->owner_prev = s;
@@ -715,14 +894,13 @@ void session_table_request(struct session_table *t, struct st_owner *o,
 
 /* ---- start, stop -------------------------------------------------------- */
 
-static struct st_session *owner_find(struct st_owner *o, const __u8 sid[XT_SID_LEN])
+/* SIDs are unique in the table: the one record, if it is this owner's. */
+static struct st_session *owner_find(const struct session_table *t, struct st_owner *o,
+				     const __u8 sid[XT_SID_LEN])
 {
-	struct st_session *s;
+	struct st_session *s = sid_find(t, sid);
 
-	for (s = o->sessions; s; s = s->owner_next)
-		if (!memcmp(s->sid, sid, XT_SID_LEN))
-			return s;
-	return NULL;
+	return s && s->owner == o ? s : NULL;
 }
 
 static __u8 start_one(struct session_table *t, struct st_session *s, __u64 now)
@@ -763,7 +941,7 @@ __u8 session_table_start(struct session_table *t, struct st_owner *o,
 		return accept;
 	}
 	for (i = 0; i < n; i++) {
-		s = owner_find(o, sids[i]);
+		s = owner_find(t, o, sids[i]);
 		a = s ? start_one(t, s, now) : XT_ACCEPT_FAILURE;
 		if (accepts)
 			accepts[i] = a;
@@ -828,7 +1006,7 @@ __u8 session_table_stop(struct session_table *t, struct st_owner *o, const __u8 
 		return accept;
 	}
 	for (i = 0; i < n; i++) {
-		s = owner_find(o, sids[i]);
+		s = owner_find(t, o, sids[i]);
 		a = s ? stop_one(t, s, now) : XT_ACCEPT_FAILURE;
 		if (accepts)
 			accepts[i] = a;
@@ -865,21 +1043,32 @@ void session_table_sweep(struct session_table *t)
 {
 	__u64 now = now_tai(t);
 	struct st_session *s, *next;
+	__u32 budget = ST_SWEEP_BUDGET;
 	struct xt_session v;
 	__u64 last;
 
-	for (s = t->all; s; s = next) {
+	for (s = t->all; s && budget; s = next) {
 		next = s->next;
 		if (s->state == ST_STOPPING && now > s->deadline_ns) {
 			session_remove(t, s, ST_REMOVE_STOPPED);
+			budget--;
 			continue;
 		}
 		if (s->state != ST_STARTED || !t->cfg.refwait_ns)
 			continue;
 		/* RFC 5357 §4.2: REFWAIT counts from the last packet, or the start. */
-		last = s->started_ns;
-		if (!bpf_map_lookup_elem(t->cfg.sessions_fd, &s->key, &v) && v.last_rx_ns > last)
+		last = s->started_ns > s->last_rx_ns ? s->started_ns : s->last_rx_ns;
+		/*
+		 * The data path's last_rx_ns only grows: until what we read last
+		 * time is REFWAIT old, the session cannot have expired, and the
+		 * map need not be read (a syscall per started session per second).
+		 */
+		if (now <= last || now - last <= t->cfg.refwait_ns)
+			continue;
+		if (!bpf_map_lookup_elem(t->cfg.sessions_fd, &s->key, &v) && v.last_rx_ns > last) {
+			s->last_rx_ns = v.last_rx_ns;
 			last = v.last_rx_ns;
+		}
 		if (now > last && now - last > t->cfg.refwait_ns) {
 			char snd[XT_ADDR_STRLEN + 8];
 
@@ -889,6 +1078,7 @@ void session_table_sweep(struct session_table *t)
 			t->stats.removed[ST_REMOVE_REFWAIT]++;
 			session_release(t, s);
 			state_enter(s, ST_EXPIRED);
+			budget--;
 		}
 	}
 }
@@ -914,7 +1104,9 @@ int session_table_new(const struct session_table_config *cfg, struct session_tab
 	if (!t->cfg.port_min)
 		t->cfg.port_min = 1;
 	t->port_use = calloc(XT_NUM_PORTS, sizeof(*t->port_use));
-	if (!t->port_use) {
+	if (!t->port_use || st_hash_init(&t->sids) || st_hash_init(&t->reserves)) {
+		free(t->sids.b);
+		free(t->port_use);
 		free(t);
 		return -ENOMEM;
 	}
@@ -928,11 +1120,18 @@ void session_table_free(struct session_table *t)
 		return;
 	while (t->all)
 		session_remove(t, t->all, ST_REMOVE_SHUTDOWN);
-	while (t->reserves) {
-		t->reserves->refs = 0;
-		reserve_put_unused(t, t->reserves);
+	for (__u32 i = 0; i <= t->reserves.mask; i++) {
+		while (t->reserves.b[i]) {
+			struct st_reserve *r = st_entry(t->reserves.b[i], struct st_reserve, node);
+
+			r->refs = 0;
+			reserve_put_unused(t, r);
+		}
 	}
+	free(t->reserves.b);
+	free(t->sids.b);
 	free(t->port_use);
+	explicit_bzero(t->rnd, sizeof(t->rnd));
 	free(t);
 }
 

@@ -181,8 +181,14 @@ __u8 session_table_stop(struct session_table *t, struct st_owner *o, const __u8 
 void session_table_close_owner(struct session_table *t, struct st_owner *o);
 /*
  * Delete sessions whose stop deadline passed and expire started ones idle
- * for REFWAIT.  Call about once a second.
+ * for REFWAIT.  Call about once a second.  At most ST_SWEEP_BUDGET sessions
+ * are removed or expired per call: each one is several syscalls (map entry,
+ * port flag, reservation socket), and 10,000 stopped at once held the
+ * daemon's only loop, every other client's control and authenticated test
+ * traffic with it, for 80 ms.  The data path already drops their packets
+ * (the stop deadline is in the map), so the rest waits for the next call.
  */
+#define ST_SWEEP_BUDGET 1024
 void session_table_sweep(struct session_table *t);
 
 void session_table_get_stats(const struct session_table *t, struct session_table_stats *st);

@@ -373,6 +373,62 @@ static void test_start_stop_deadline(void **state)
 	session_table_free(t);
 }
 
+/*
+ * Test that one sweep removes at most ST_SWEEP_BUDGET stopped sessions and
+ * the next one the rest, and that SIDs stay unique and found (Start-N,
+ * Stop-N) while the table grows well past its first hash buckets.
+ */
+static void test_sweep_budget(void **state)
+{
+	const int n = ST_SWEEP_BUDGET + 76;
+	struct session_table *t = new_table(2 * n, 2 * n);
+	struct ctl_session_request req;
+	struct ctl_session_reply rep;
+	__u8(*sids)[XT_SID_LEN] = calloc(n, XT_SID_LEN);
+	__u8 *accepts = calloc(n, 1);
+	struct st_owner a, b;
+	int i, j;
+	(void)state;
+
+	assert_non_null(sids);
+	assert_non_null(accepts);
+	owner_init(&a, "198.51.100.2", "127.0.0.1");
+	owner_init(&b, "198.51.100.3", "127.0.0.1");
+	for (i = 0; i < n; i++) {
+		req = request(&a, (__u16)(10000 + i), 41000);
+		rep = ask(t, &a, &req);
+		assert_int_equal(rep.accept, XT_ACCEPT_OK);
+		assert_int_equal(rep.port, 41000);
+		memcpy(sids[i], rep.sid, XT_SID_LEN);
+	}
+	for (i = 0; i < n; i += 97)
+		for (j = i + 1; j < n; j++)
+			assert_memory_not_equal(sids[i], sids[j], XT_SID_LEN);
+	/* Another connection cannot start them by SID. */
+	assert_int_equal(session_table_start(t, &b, (const __u8(*)[XT_SID_LEN])sids, 1, accepts),
+			 XT_ACCEPT_FAILURE);
+	assert_int_equal(session_table_start(t, &a, (const __u8(*)[XT_SID_LEN])sids, n, accepts),
+			 XT_ACCEPT_OK);
+	for (i = 0; i < n; i++)
+		assert_int_equal(accepts[i], XT_ACCEPT_OK);
+	assert_int_equal(a.n_active, n);
+	assert_int_equal(session_table_stop(t, &a, (const __u8(*)[XT_SID_LEN])sids, n, accepts),
+			 XT_ACCEPT_OK);
+	assert_int_equal(map_entries(), n);
+
+	fake_now += 3 * SEC_NS; /* past every Timeout (2 s) */
+	session_table_sweep(t);
+	assert_int_equal(map_entries(), n - ST_SWEEP_BUDGET);
+	assert_int_equal(port_flags(41000), XT_PORT_SESSIONS);
+	session_table_sweep(t);
+	assert_int_equal(map_entries(), 0);
+	assert_int_equal(port_flags(41000), 0);
+	assert_int_equal(a.n_sessions, 0);
+	session_table_free(t);
+	free(sids);
+	free(accepts);
+}
+
 /* Test REFWAIT: idle started sessions lose their entries but still count for Stop. */
 static void test_refwait(void **state)
 {
@@ -816,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_accept_ports_and_close),
 		cmocka_unit_test(test_orphan_port_kept),
 		cmocka_unit_test(test_start_stop_deadline),
+		cmocka_unit_test(test_sweep_budget),
 		cmocka_unit_test(test_refwait),
 		cmocka_unit_test(test_clock_step),
 		cmocka_unit_test(test_limits),
