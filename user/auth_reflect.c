@@ -34,16 +34,16 @@ static __u64 realtime_ns(void)
 	return (__u64)ts.tv_sec * XT_NSEC_PER_SEC + (__u64)ts.tv_nsec;
 }
 
-int auth_reflect_build(__u32 mode, const struct tw_test_keys *keys, const __u8 *req, size_t req_len,
-		       const struct auth_reflect_rx *rx, __u8 *reply, size_t reply_cap,
-		       size_t *reply_len)
+int auth_reflect_build_ctx(struct tw_test_ctx *c, const __u8 *req, size_t req_len,
+			   const struct auth_reflect_rx *rx, __u8 *reply, size_t reply_cap,
+			   size_t *reply_len)
 {
 	struct xt_twamp_sender_auth plain;
 	struct xt_twamp_reflector_auth hdr;
 	size_t len, pad;
 	int err;
 
-	if (!mode_ok(mode) || !keys || !req || !rx || !reply || !reply_len)
+	if (!c || !mode_ok(c->mode) || !req || !rx || !reply || !reply_len)
 		return -EINVAL;
 	if (req_len < sizeof(plain))
 		return -EMSGSIZE;
@@ -53,7 +53,7 @@ int auth_reflect_build(__u32 mode, const struct tw_test_keys *keys, const __u8 *
 
 	/* Decrypt a copy: the request stays as received until it is known to be good. */
 	memcpy(&plain, req, sizeof(plain));
-	err = tw_test_open_sender(mode, keys, (__u8 *)&plain, sizeof(plain));
+	err = tw_test_ctx_open_sender(c, (__u8 *)&plain, sizeof(plain));
 	if (err)
 		return err;
 
@@ -81,23 +81,23 @@ int auth_reflect_build(__u32 mode, const struct tw_test_keys *keys, const __u8 *
 	return 0;
 }
 
-int auth_reflect_seal(__u32 mode, const struct tw_test_keys *keys, __u8 *reply, size_t reply_len,
-		      auth_reflect_clock_fn now_ns, __u64 *t3_ns)
+int auth_reflect_seal_ctx(struct tw_test_ctx *c, __u8 *reply, size_t reply_len,
+			  auth_reflect_clock_fn now_ns, __u64 *t3_ns)
 {
 	struct xt_twamp_reflector_auth *hdr = (void *)reply;
 	__u64 t3;
 	int err;
 
-	if (!mode_ok(mode) || !keys || !reply)
+	if (!c || !mode_ok(c->mode) || !reply)
 		return -EINVAL;
 	if (reply_len < sizeof(*hdr))
 		return -EMSGSIZE;
 	if (!now_ns)
 		now_ns = realtime_ns;
 
-	if (mode == XT_MODE_AUTHENTICATED) {
+	if (c->mode == XT_MODE_AUTHENTICATED) {
 		/* Block 0 (the sequence number) is all that is protected: seal, then T3. */
-		err = tw_test_seal_reflector(mode, keys, reply, reply_len);
+		err = tw_test_ctx_seal_reflector(c, reply, reply_len);
 		if (err)
 			return err;
 		t3 = now_ns();
@@ -105,13 +105,47 @@ int auth_reflect_seal(__u32 mode, const struct tw_test_keys *keys, __u8 *reply, 
 	} else {
 		t3 = now_ns();
 		store_ntp(&hdr->timestamp, t3);
-		err = tw_test_seal_reflector(mode, keys, reply, reply_len);
+		err = tw_test_ctx_seal_reflector(c, reply, reply_len);
 		if (err)
 			return err;
 	}
 	if (t3_ns)
 		*t3_ns = t3;
 	return 0;
+}
+
+/* The keyed entry points: a context for just this packet (tests, one-off use). */
+int auth_reflect_build(__u32 mode, const struct tw_test_keys *keys, const __u8 *req, size_t req_len,
+		       const struct auth_reflect_rx *rx, __u8 *reply, size_t reply_cap,
+		       size_t *reply_len)
+{
+	struct tw_test_ctx c;
+	int err;
+
+	if (!mode_ok(mode) || !keys)
+		return -EINVAL;
+	err = tw_test_ctx_init(&c, mode, keys);
+	if (err)
+		return err;
+	err = auth_reflect_build_ctx(&c, req, req_len, rx, reply, reply_cap, reply_len);
+	tw_test_ctx_free(&c);
+	return err;
+}
+
+int auth_reflect_seal(__u32 mode, const struct tw_test_keys *keys, __u8 *reply, size_t reply_len,
+		      auth_reflect_clock_fn now_ns, __u64 *t3_ns)
+{
+	struct tw_test_ctx c;
+	int err;
+
+	if (!mode_ok(mode) || !keys)
+		return -EINVAL;
+	err = tw_test_ctx_init(&c, mode, keys);
+	if (err)
+		return err;
+	err = auth_reflect_seal_ctx(&c, reply, reply_len, now_ns, t3_ns);
+	tw_test_ctx_free(&c);
+	return err;
 }
 
 /* ---- AF_XDP frames ------------------------------------------------------------------- */
@@ -300,9 +334,9 @@ static void finish_udp_csum(__u8 *f, const struct auth_frame *fi, __u64 sum)
 	put16(f + fi->l4 + 6, ck ? ck : 0xffff); /* RFC 768: 0 means "no checksum" */
 }
 
-int auth_frame_reflect(__u8 *frame, size_t cap, const struct auth_frame *fr, __u32 mode,
-		       const struct tw_test_keys *keys, const struct auth_reflect_rx *rx, __u8 dscp,
-		       auth_reflect_clock_fn now_ns, size_t *frame_len)
+int auth_frame_reflect_ctx(__u8 *frame, size_t cap, const struct auth_frame *fr,
+			   struct tw_test_ctx *c, const struct auth_reflect_rx *rx, __u8 dscp,
+			   auth_reflect_clock_fn now_ns, size_t *frame_len)
 {
 	size_t payload = fr->l4 + 8, reply_len;
 	__u64 sum;
@@ -310,15 +344,32 @@ int auth_frame_reflect(__u8 *frame, size_t cap, const struct auth_frame *fr, __u
 
 	if (!frame || !fr || !frame_len || cap < payload)
 		return -EINVAL;
-	err = auth_reflect_build(mode, keys, frame + payload, fr->udp_len - 8, rx, frame + payload,
-				 cap - payload, &reply_len);
+	err = auth_reflect_build_ctx(c, frame + payload, fr->udp_len - 8, rx, frame + payload,
+				     cap - payload, &reply_len);
 	if (err)
 		return err;
 	*frame_len = rewrite_headers(frame, fr, reply_len, dscp);
 	sum = udp_sum_outside_seal(frame, fr, reply_len);
-	err = auth_reflect_seal(mode, keys, frame + payload, reply_len, now_ns, NULL);
+	err = auth_reflect_seal_ctx(c, frame + payload, reply_len, now_ns, NULL);
 	if (err)
 		return err;
 	finish_udp_csum(frame, fr, sum);
 	return 0;
+}
+
+int auth_frame_reflect(__u8 *frame, size_t cap, const struct auth_frame *fr, __u32 mode,
+		       const struct tw_test_keys *keys, const struct auth_reflect_rx *rx, __u8 dscp,
+		       auth_reflect_clock_fn now_ns, size_t *frame_len)
+{
+	struct tw_test_ctx c;
+	int err;
+
+	if (!mode_ok(mode) || !keys)
+		return -EINVAL;
+	err = tw_test_ctx_init(&c, mode, keys);
+	if (err)
+		return err;
+	err = auth_frame_reflect_ctx(frame, cap, fr, &c, rx, dscp, now_ns, frame_len);
+	tw_test_ctx_free(&c);
+	return err;
 }

@@ -83,6 +83,17 @@ int auth_reflect_seal(__u32 mode, const struct tw_test_keys *keys, __u8 *reply, 
 		      auth_reflect_clock_fn now_ns, __u64 *t3_ns);
 
 /*
+ * The same under a session's tw_test_ctx (mode and keys set up once by
+ * tw_test_ctx_init()): what the daemon uses per packet.  The keyed
+ * functions above and below are these with a context for one packet.
+ */
+int auth_reflect_build_ctx(struct tw_test_ctx *c, const __u8 *req, size_t req_len,
+			   const struct auth_reflect_rx *rx, __u8 *reply, size_t reply_cap,
+			   size_t *reply_len);
+int auth_reflect_seal_ctx(struct tw_test_ctx *c, __u8 *reply, size_t reply_len,
+			  auth_reflect_clock_fn now_ns, __u64 *t3_ns);
+
+/*
  * Whole frames, for AF_XDP (no kernel stack in between): Ethernet with up
  * to two VLAN tags, IPv4 (any IHL, no fragments) or IPv6 (no extension
  * headers), UDP.
@@ -121,5 +132,8 @@ int auth_frame_parse(const __u8 *frame, size_t len, struct auth_frame *fr);
 int auth_frame_reflect(__u8 *frame, size_t cap, const struct auth_frame *fr, __u32 mode,
 		       const struct tw_test_keys *keys, const struct auth_reflect_rx *rx, __u8 dscp,
 		       auth_reflect_clock_fn now_ns, size_t *frame_len);
+int auth_frame_reflect_ctx(__u8 *frame, size_t cap, const struct auth_frame *fr,
+			   struct tw_test_ctx *c, const struct auth_reflect_rx *rx, __u8 dscp,
+			   auth_reflect_clock_fn now_ns, size_t *frame_len);
 
 #endif /* XTWAMP_AUTH_REFLECT_H */

@@ -380,13 +380,80 @@ static int test_region(__u32 mode, size_t enc_len, enum aes_mode *aes, size_t *r
 	}
 }
 
+int tw_test_ctx_init(struct tw_test_ctx *c, __u32 mode, const struct tw_test_keys *keys)
+{
+	static const __u8 zero_iv[AES_BLOCK];
+	const EVP_CIPHER *cipher;
+	enum aes_mode aes;
+	size_t region;
+	int err;
+
+	if (!c)
+		return -EINVAL;
+	memset(c, 0, sizeof(*c));
+	if (!keys)
+		return -EINVAL;
+	err = test_region(mode, AES_BLOCK, &aes, &region);
+	if (!err)
+		err = algorithms_ready();
+	if (err)
+		return err;
+	c->mode = mode;
+	cipher = aes == AES_ECB ? aes_ecb : aes_cbc;
+	/* The key schedules and the HMAC pads are computed here, once per session. */
+	c->dec = cipher_new(cipher, keys->aes, aes == AES_ECB ? NULL : zero_iv, false);
+	c->enc = cipher_new(cipher, keys->aes, aes == AES_ECB ? NULL : zero_iv, true);
+	c->mac = EVP_MAC_CTX_new(hmac_alg);
+	if (!c->dec || !c->enc || !c->mac)
+		err = -ENOMEM;
+	else
+		err = hmac_start(c->mac, keys->hmac);
+	if (err)
+		tw_test_ctx_free(c);
+	return err;
+}
+
+void tw_test_ctx_free(struct tw_test_ctx *c)
+{
+	if (!c)
+		return;
+	/* Both free functions cleanse the key schedule and the HMAC state. */
+	EVP_CIPHER_CTX_free(c->dec);
+	EVP_CIPHER_CTX_free(c->enc);
+	EVP_MAC_CTX_free(c->mac);
+	memset(c, 0, sizeof(*c));
+}
+
+/* AES over whole blocks under the context's key; CBC restarts from IV 0 on every packet. */
+static int ctx_aes(struct tw_test_ctx *c, bool encrypt, const __u8 *in, __u8 *out, size_t len)
+{
+	static const __u8 zero_iv[AES_BLOCK];
+	EVP_CIPHER_CTX *ctx = encrypt ? c->enc : c->dec;
+
+	if (len % AES_BLOCK)
+		return -EINVAL;
+	/* NULL cipher and key: only the IV is reset, the key schedule stays (ECB has none). */
+	if (c->mode == XT_MODE_ENCRYPTED && !EVP_CipherInit_ex2(ctx, NULL, NULL, zero_iv, -1, NULL))
+		return -EIO;
+	return cipher_update(ctx, in, out, len);
+}
+
+/* HMAC-SHA1/128 under the context's key: a NULL key re-initialises without re-keying. */
+static int ctx_hmac(struct tw_test_ctx *c, const __u8 *data, size_t len, __u8 out[TW_HMAC_LEN])
+{
+	if (!EVP_MAC_init(c->mac, NULL, 0, NULL))
+		return -EIO;
+	if (len && !EVP_MAC_update(c->mac, data, len))
+		return -EIO;
+	return hmac_finish(c->mac, out);
+}
+
 /*
  * HMAC the plaintext, then encrypt it (RFC 5357 §4.2).  The HMAC field
  * and the padding stay in clear.  Both results are computed aside and
  * written together, so a failure leaves the packet as it was.
  */
-static int test_seal(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len,
-		     size_t min_len, size_t hmac_off)
+static int test_seal(struct tw_test_ctx *c, __u8 *pkt, size_t len, size_t min_len, size_t hmac_off)
 {
 	__u8 cipher[REFLECTOR_ENC_LEN];
 	__u8 mac[TW_HMAC_LEN];
@@ -394,14 +461,14 @@ static int test_seal(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, siz
 	size_t region;
 	int err;
 
-	if (!keys || !pkt || len < min_len)
+	if (!c || !c->mac || !pkt || len < min_len)
 		return -EINVAL;
-	err = test_region(mode, hmac_off, &aes, &region);
+	err = test_region(c->mode, hmac_off, &aes, &region);
 	if (err)
 		return err;
-	err = tw_hmac_oneshot(keys->hmac, pkt, region, mac);
+	err = ctx_hmac(c, pkt, region, mac);
 	if (!err)
-		err = aes_oneshot(aes, keys->aes, pkt, cipher, region, true);
+		err = ctx_aes(c, true, pkt, cipher, region);
 	if (!err) {
 		memcpy(pkt, cipher, region);
 		memcpy(pkt + hmac_off, mac, TW_HMAC_LEN);
@@ -417,8 +484,7 @@ static int test_seal(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, siz
  * packet only when the HMAC verifies: on -EBADMSG (and any other error)
  * the packet is left exactly as received.
  */
-static int test_open(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len,
-		     size_t min_len, size_t hmac_off)
+static int test_open(struct tw_test_ctx *c, __u8 *pkt, size_t len, size_t min_len, size_t hmac_off)
 {
 	__u8 plain[REFLECTOR_ENC_LEN];
 	__u8 mac[TW_HMAC_LEN];
@@ -426,14 +492,14 @@ static int test_open(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, siz
 	size_t region;
 	int err;
 
-	if (!keys || !pkt || len < min_len)
+	if (!c || !c->mac || !pkt || len < min_len)
 		return -EINVAL;
-	err = test_region(mode, hmac_off, &aes, &region);
+	err = test_region(c->mode, hmac_off, &aes, &region);
 	if (err)
 		return err;
-	err = aes_oneshot(aes, keys->aes, pkt, plain, region, false);
+	err = ctx_aes(c, false, pkt, plain, region);
 	if (!err)
-		err = tw_hmac_oneshot(keys->hmac, plain, region, mac);
+		err = ctx_hmac(c, plain, region, mac);
 	if (!err && CRYPTO_memcmp(mac, pkt + hmac_off, TW_HMAC_LEN))
 		err = -EBADMSG;
 	if (!err)
@@ -443,29 +509,57 @@ static int test_open(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, siz
 	return err;
 }
 
+/* One packet under keys: a context for just this packet. */
+static int with_keys(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len,
+		     size_t min_len, size_t hmac_off, bool seal)
+{
+	struct tw_test_ctx c;
+	int err;
+
+	if (!keys || !pkt || len < min_len)
+		return -EINVAL;
+	err = tw_test_ctx_init(&c, mode, keys);
+	if (err)
+		return err;
+	err = seal ? test_seal(&c, pkt, len, min_len, hmac_off) :
+		     test_open(&c, pkt, len, min_len, hmac_off);
+	tw_test_ctx_free(&c);
+	return err;
+}
+
 int tw_test_open_sender(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len)
+{
+	return with_keys(mode, keys, pkt, len, SENDER_MIN_LEN, SENDER_HMAC_OFF, false);
+}
+
+int tw_test_seal_reflector(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len)
+{
+	return with_keys(mode, keys, pkt, len, REFLECTOR_MIN_LEN, REFLECTOR_HMAC_OFF, true);
+}
+
+int tw_test_seal_sender(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len)
+{
+	return with_keys(mode, keys, pkt, len, SENDER_MIN_LEN, SENDER_HMAC_OFF, true);
+}
+
+int tw_test_open_reflector(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len)
+{
+	return with_keys(mode, keys, pkt, len, REFLECTOR_MIN_LEN, REFLECTOR_HMAC_OFF, false);
+}
+
+int tw_test_ctx_open_sender(struct tw_test_ctx *c, __u8 *pkt, size_t len)
 {
 	/*
 	 * 32 octets in encrypted mode, not the 96 of RFC 5357 §4.2's text: a
 	 * Session-Sender packet has only two encrypted blocks (RFC 4656
 	 * §4.1.2, adopted by RFC 5357 §4.1.2).
 	 */
-	return test_open(mode, keys, pkt, len, SENDER_MIN_LEN, SENDER_HMAC_OFF);
+	return test_open(c, pkt, len, SENDER_MIN_LEN, SENDER_HMAC_OFF);
 }
 
-int tw_test_seal_reflector(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len)
+int tw_test_ctx_seal_reflector(struct tw_test_ctx *c, __u8 *pkt, size_t len)
 {
-	return test_seal(mode, keys, pkt, len, REFLECTOR_MIN_LEN, REFLECTOR_HMAC_OFF);
-}
-
-int tw_test_seal_sender(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len)
-{
-	return test_seal(mode, keys, pkt, len, SENDER_MIN_LEN, SENDER_HMAC_OFF);
-}
-
-int tw_test_open_reflector(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len)
-{
-	return test_open(mode, keys, pkt, len, REFLECTOR_MIN_LEN, REFLECTOR_HMAC_OFF);
+	return test_seal(c, pkt, len, REFLECTOR_MIN_LEN, REFLECTOR_HMAC_OFF);
 }
 
 int tw_random(void *buf, size_t len)

@@ -89,6 +89,26 @@ int tw_test_seal_reflector(__u32 mode, const struct tw_test_keys *keys, __u8 *pk
 int tw_test_seal_sender(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len);
 int tw_test_open_reflector(__u32 mode, const struct tw_test_keys *keys, __u8 *pkt, size_t len);
 
+/*
+ * The same for many packets of one test session: the AES key schedules and
+ * the keyed HMAC state are set up once by tw_test_ctx_init() (a fresh
+ * context per packet costs more than the packet's cryptography), and each
+ * packet only resets the CBC IV and re-initialises the HMAC.  Results are
+ * those of tw_test_open_sender() / tw_test_seal_reflector() under the keys
+ * and mode given to tw_test_ctx_init().  Not thread-safe: one context per
+ * thread.  tw_test_ctx_free() wipes the key material.
+ */
+struct tw_test_ctx {
+	__u32 mode;
+	void *dec; /* EVP_CIPHER_CTX: AES-128-ECB (authenticated) or -CBC (encrypted) */
+	void *enc;
+	void *mac; /* EVP_MAC_CTX, HMAC-SHA1 keyed with the test HMAC key */
+};
+int tw_test_ctx_init(struct tw_test_ctx *c, __u32 mode, const struct tw_test_keys *keys);
+int tw_test_ctx_open_sender(struct tw_test_ctx *c, __u8 *pkt, size_t len);
+int tw_test_ctx_seal_reflector(struct tw_test_ctx *c, __u8 *pkt, size_t len);
+void tw_test_ctx_free(struct tw_test_ctx *c);
+
 /* Cryptographically strong random octets (RAND_bytes). */
 int tw_random(void *buf, size_t len);
 

@@ -495,6 +495,57 @@ static void test_roundtrip_random(void **state)
 }
 
 /*
+ * Test that one session context, reused packet after packet, gives what the
+ * one-shot functions give for each packet: the HMAC restarts under the
+ * same key and CBC from IV 0 every time, also after a packet that failed
+ * to verify.  Sealed senders are opened and replies sealed alternately.
+ */
+static void test_ctx_reuse_matches_oneshot(void **state)
+{
+	static const __u32 modes[] = { XT_MODE_AUTHENTICATED, XT_MODE_ENCRYPTED };
+	__u8 sid[16], caes[16], chmac[32], a[160], b[160];
+	struct tw_test_keys k;
+	struct tw_test_ctx c;
+	unsigned int i, n;
+	(void)state;
+
+	assert_int_equal(tw_random(sid, sizeof(sid)), 0);
+	assert_int_equal(tw_random(caes, sizeof(caes)), 0);
+	assert_int_equal(tw_random(chmac, sizeof(chmac)), 0);
+	assert_int_equal(tw_test_keys_derive(sid, caes, chmac, &k), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(tw_test_ctx_init(&c, modes[i], &k), 0);
+		for (n = 0; n < 20; n++) {
+			size_t len = 112 + n * 2;
+
+			assert_int_equal(tw_random(a, sizeof(a)), 0);
+			memcpy(b, a, sizeof(b));
+			assert_int_equal(tw_test_seal_reflector(modes[i], &k, a, len), 0);
+			assert_int_equal(tw_test_ctx_seal_reflector(&c, b, len), 0);
+			assert_memory_equal(a, b, sizeof(a));
+
+			assert_int_equal(tw_random(a, sizeof(a)), 0);
+			assert_int_equal(tw_test_seal_sender(modes[i], &k, a, 48 + n), 0);
+			if (n % 3 == 2)
+				a[5] ^= 1; /* every third one must fail, and not disturb the next */
+			memcpy(b, a, sizeof(b));
+			assert_int_equal(tw_test_ctx_open_sender(&c, b, 48 + n),
+					 n % 3 == 2 ? -EBADMSG : 0);
+			assert_int_equal(tw_test_open_sender(modes[i], &k, a, 48 + n),
+					 n % 3 == 2 ? -EBADMSG : 0);
+			assert_memory_equal(a, b, sizeof(a));
+		}
+		tw_test_ctx_free(&c);
+		assert_null(c.mac);
+	}
+	/* Modes without cryptography and missing arguments are refused. */
+	assert_int_equal(tw_test_ctx_init(&c, XT_MODE_UNAUTHENTICATED, &k), -EINVAL);
+	assert_int_equal(tw_test_ctx_init(&c, XT_MODE_ENCRYPTED, NULL), -EINVAL);
+	assert_int_equal(tw_test_ctx_seal_reflector(&c, a, 112), -EINVAL);
+	tw_test_ctx_free(&c);
+}
+
+/*
  * Test that any change to a protected octet or to the HMAC gives -EBADMSG
  * and leaves the packet exactly as received; changes outside the
  * protected region do not count.
@@ -703,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_seal_reflector_authenticated_vector),
 		cmocka_unit_test(test_seal_sender_vectors),
 		cmocka_unit_test(test_roundtrip_random),
+		cmocka_unit_test(test_ctx_reuse_matches_oneshot),
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_bad_lengths_and_modes),
 		cmocka_unit_test(test_random),
