@@ -4,7 +4,11 @@
  *
  * The server side of one TWAMP-Control connection:
  *
- *   NEW --start--> SETUP --164 octets--> COMMANDS --> CLOSED
+ *   NEW --start--> SETUP --164 octets--> [DERIVING] --> COMMANDS --> CLOSED
+ *
+ * DERIVING: with ops->derive_key the PBKDF2 of the keyed modes runs on the
+ * owner's worker thread; input that arrives meanwhile is held (the owner
+ * stops reading) and processed once the key is there.
  *
  * In COMMANDS the connection reads one 16-octet block, decrypts it (modes
  * 2/4/8), learns the message length from its command number (RFC 4656 §3:
@@ -47,6 +51,7 @@
 enum ctl_state {
 	ST_NEW,	     /* greeting not queued yet */
 	ST_SETUP,    /* waiting for the Set-Up-Response */
+	ST_DERIVING, /* Set-Up-Response received; waiting for ctl_conn_key_derived() */
 	ST_COMMANDS, /* set up; reading commands */
 	ST_CLOSED,
 };
@@ -65,6 +70,11 @@ struct ctl_conn {
 	bool cipher;   /* control stream encrypted and HMACed (modes 2, 4, 8) */
 	bool active;   /* Start-Sessions accepted, no Stop-Sessions since (not mode 16) */
 	__u32 pending; /* sessions accepted since the last accepted Start-Sessions */
+
+	/* ST_DERIVING: the Set-Up-Response, its Mode and its key (NULL: unknown KeyID) */
+	struct xt_setup_response setup;
+	__u32 setup_mode;
+	const struct tw_key *setup_key;
 
 	__u8 challenge[16];
 	__u8 salt[16];
@@ -279,24 +289,32 @@ static enum ctl_close_reason refuse_setup(struct ctl_conn *c, __u8 accept, enum 
 	return conn_close(c, r, detail);
 }
 
-/*
- * Authenticated, encrypted and mixed modes: check the Token, take the session
- * keys and set up both directions.  An unknown KeyID costs the same PBKDF2
- * and decryption as a known one (with a dummy secret) so that response timing
- * does not tell which KeyIDs exist.
- */
-static enum ctl_close_reason authenticate(struct ctl_conn *c, const struct xt_setup_response *m)
+/* The rest of a Set-Up-Response once the Mode is accepted (and keyed: checked). */
+static enum ctl_close_reason setup_done(struct ctl_conn *c, __u32 mode)
 {
-	static const __u8 dummy_secret[16] = "no such key id!";
-	const struct tw_key *key = tw_keyring_find(c->cfg.keys, m->key_id);
-	__u8 k[TW_AES_KEY_LEN], plain[64], server_iv[16];
-	int err, differ;
+	c->mode = mode;
+	c->state = ST_COMMANDS;
+	c->in_len = 0;
+	c->in_need = XT_BLOCK;
+	c->in_plain = 0;
+	return CTL_OPEN;
+}
 
-	err = tw_derive_key(key ? key->secret : dummy_secret,
-			    key ? key->secret_len : sizeof(dummy_secret), c->salt, c->cfg.count, k);
+/*
+ * Authenticated, encrypted and mixed modes, second half: with K derived,
+ * check the Token, take the session keys and set up both directions.
+ */
+static enum ctl_close_reason authenticate_finish(struct ctl_conn *c, int err,
+						 const __u8 k[TW_AES_KEY_LEN])
+{
+	const struct xt_setup_response *m = &c->setup;
+	const struct tw_key *key = c->setup_key;
+	__u8 plain[64], server_iv[16];
+	enum ctl_close_reason r;
+	int differ;
+
 	if (!err)
 		err = tw_token_decrypt(k, m->token, plain);
-	OPENSSL_cleanse(k, sizeof(k));
 	if (err) {
 		OPENSSL_cleanse(plain, sizeof(plain));
 		return refuse_setup(c, XT_ACCEPT_INTERNAL_ERROR, CTL_CLOSE_PROTOCOL,
@@ -320,18 +338,56 @@ static enum ctl_close_reason authenticate(struct ctl_conn *c, const struct xt_se
 		return refuse_setup(c, XT_ACCEPT_INTERNAL_ERROR, CTL_CLOSE_PROTOCOL,
 				    "internal error: control stream setup");
 	c->cipher = true;
-	return send_server_start(c, XT_ACCEPT_OK, server_iv);
+	r = send_server_start(c, XT_ACCEPT_OK, server_iv);
+	if (r != CTL_OPEN)
+		return r;
+	return setup_done(c, c->setup_mode);
+}
+
+/*
+ * Authenticated, encrypted and mixed modes, first half: derive K from the
+ * KeyID's secret, in place or through ops->derive_key.  An unknown KeyID
+ * costs the same PBKDF2 and decryption as a known one (with a dummy secret)
+ * so that response timing does not tell which KeyIDs exist.
+ */
+static enum ctl_close_reason authenticate(struct ctl_conn *c, __u32 mode)
+{
+	static const __u8 dummy_secret[16] = "no such key id!";
+	const struct tw_key *key = tw_keyring_find(c->cfg.keys, c->setup.key_id);
+	const void *secret = key ? (const void *)key->secret : dummy_secret;
+	size_t secret_len = key ? key->secret_len : sizeof(dummy_secret);
+	enum ctl_close_reason r;
+	__u8 k[TW_AES_KEY_LEN];
+	int err;
+
+	c->setup_key = key;
+	c->setup_mode = mode;
+	if (c->ops->derive_key) {
+		c->state = ST_DERIVING;
+		if (c->ops->derive_key(c->owner, c, secret, secret_len, c->salt, c->cfg.count)) {
+			c->state = ST_SETUP;
+			return refuse_setup(c, XT_ACCEPT_TEMPORARY_LIMIT, CTL_CLOSE_BUSY,
+					    "Set-Up-Response: too many key derivations pending");
+		}
+		return CTL_OPEN;
+	}
+	err = tw_derive_key(secret, secret_len, c->salt, c->cfg.count, k);
+	r = authenticate_finish(c, err, k);
+	OPENSSL_cleanse(k, sizeof(k));
+	return r;
 }
 
 static enum ctl_close_reason setup_response(struct ctl_conn *c)
 {
-	const struct xt_setup_response *m = (const struct xt_setup_response *)c->in;
-	/* Unassigned bits: "receivers ignore them" (RFC 4656 §3.1, RFC 5618 §3.1). */
-	__u32 mode = ntohl(m->mode) & CTL_MODES_ASSIGNED;
-	__u32 security = mode & XT_MODE_SECURITY_MASK;
+	__u32 mode, security;
 	enum ctl_close_reason r;
 
+	/* Kept apart from in[]: input arriving while the key is derived is held there. */
+	memcpy(&c->setup, c->in, sizeof(c->setup));
 	c->in_len = 0;
+	/* Unassigned bits: "receivers ignore them" (RFC 4656 §3.1, RFC 5618 §3.1). */
+	mode = ntohl(c->setup.mode) & CTL_MODES_ASSIGNED;
+	security = mode & XT_MODE_SECURITY_MASK;
 	/* No security mode: "the client will not continue" (RFC 4656 §3.1). */
 	if (!security)
 		return conn_close(c, CTL_CLOSE_CLIENT_QUIT,
@@ -343,16 +399,11 @@ static enum ctl_close_reason setup_response(struct ctl_conn *c)
 		return refuse_setup(c, XT_ACCEPT_NOT_SUPPORTED, CTL_CLOSE_MODE_REFUSED,
 				    "Set-Up-Response: mode not offered");
 	if (security & XT_MODE_CONTROL_CIPHER)
-		r = authenticate(c, m);
-	else
-		r = send_server_start(c, XT_ACCEPT_OK, NULL);
+		return authenticate(c, mode);
+	r = send_server_start(c, XT_ACCEPT_OK, NULL);
 	if (r != CTL_OPEN)
 		return r;
-	c->mode = mode;
-	c->state = ST_COMMANDS;
-	c->in_need = XT_BLOCK;
-	c->in_plain = 0;
-	return CTL_OPEN;
+	return setup_done(c, mode);
 }
 
 /* ---- replies ------------------------------------------------------------- */
@@ -781,6 +832,16 @@ enum ctl_close_reason ctl_conn_input(struct ctl_conn *c, const void *buf, size_t
 	while (len) {
 		size_t n = c->in_need - c->in_len;
 
+		if (c->state == ST_DERIVING) {
+			/* Held until the key is there; the owner stops reading meanwhile. */
+			if (len > sizeof(c->in) - c->in_len)
+				return conn_close(c, CTL_CLOSE_PROTOCOL,
+						  "too much input before Server-Start");
+			memcpy(c->in + c->in_len, p, len);
+			c->in_len += len;
+			return CTL_OPEN;
+		}
+
 		if (n > len)
 			n = len;
 		memcpy(c->in + c->in_len, p, n);
@@ -797,6 +858,39 @@ enum ctl_close_reason ctl_conn_input(struct ctl_conn *c, const void *buf, size_t
 	return CTL_OPEN;
 }
 
+enum ctl_close_reason ctl_conn_key_derived(struct ctl_conn *c, int err,
+					   const __u8 k[TW_AES_KEY_LEN])
+{
+	enum ctl_close_reason r;
+	size_t held = c->in_len;
+	__u8 *copy = NULL;
+
+	if (c->state != ST_DERIVING)
+		return c->state == ST_CLOSED ? c->closed :
+					       internal_error(c, "internal error: unexpected key");
+	if (held) {
+		copy = malloc(held);
+		if (!copy)
+			return internal_error(c, "internal error: out of memory");
+		memcpy(copy, c->in, held);
+	}
+	c->state = ST_SETUP;
+	c->in_len = 0;
+	r = authenticate_finish(c, err, k);
+	if (r == CTL_OPEN && held)
+		r = ctl_conn_input(c, copy, held);
+	if (copy) {
+		OPENSSL_cleanse(copy, held);
+		free(copy);
+	}
+	return r;
+}
+
+bool ctl_conn_deriving(const struct ctl_conn *c)
+{
+	return c->state == ST_DERIVING;
+}
+
 enum ctl_close_reason ctl_conn_eof(struct ctl_conn *c)
 {
 	if (c->state == ST_CLOSED)
@@ -810,7 +904,8 @@ enum ctl_close_reason ctl_conn_eof(struct ctl_conn *c)
 
 bool ctl_conn_mid_message(const struct ctl_conn *c)
 {
-	return c->state != ST_CLOSED && c->in_len;
+	/* While deriving, in[] holds early input, not a partial message. */
+	return c->state != ST_CLOSED && c->state != ST_DERIVING && c->in_len;
 }
 
 __u32 ctl_conn_mode(const struct ctl_conn *c)
@@ -852,6 +947,8 @@ const char *ctl_close_reason_str(enum ctl_close_reason r)
 		return "truncated message";
 	case CTL_CLOSE_STOP_FAILURE:
 		return "Stop-Sessions reported a failure";
+	case CTL_CLOSE_BUSY:
+		return "too many key derivations pending";
 	}
 	return "unknown";
 }

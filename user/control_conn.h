@@ -112,6 +112,16 @@ struct ctl_conn_ops {
 	 * (Stop-Sessions N check, RFC 5357 §3.8), REFWAIT expiry included.
 	 */
 	__u32 (*running_sessions)(void *owner, struct ctl_conn *c);
+	/*
+	 * Optional: derive K = PBKDF2(secret, salt, count) off the caller's
+	 * event loop.  Return 0 when the job is queued: the connection waits
+	 * (ctl_conn_deriving()) until the owner hands the result to
+	 * ctl_conn_key_derived().  Any other value refuses the Set-Up-Response
+	 * with Accept 5 (temporary resource limitation) and CTL_CLOSE_BUSY.
+	 * The secret is only valid during the call.  NULL: derive in place.
+	 */
+	int (*derive_key)(void *owner, struct ctl_conn *c, const void *secret, size_t secret_len,
+			  const __u8 salt[16], __u32 count);
 };
 
 /* Why a connection ended (for counters and one log line each). */
@@ -125,6 +135,7 @@ enum ctl_close_reason {
 	CTL_CLOSE_PROTOCOL,
 	CTL_CLOSE_TRUNCATED,	/* EOF inside a message */
 	CTL_CLOSE_STOP_FAILURE, /* Stop-Sessions with Accept != 0 */
+	CTL_CLOSE_BUSY,		/* ops->derive_key refused: too many derivations pending */
 };
 
 /*
@@ -150,6 +161,16 @@ void ctl_conn_set_modes(struct ctl_conn *c, __u32 modes_offered);
 int ctl_conn_start(struct ctl_conn *c);
 /* Consume received bytes (any split); returns CTL_OPEN or why to close. */
 enum ctl_close_reason ctl_conn_input(struct ctl_conn *c, const void *buf, size_t len);
+/*
+ * The key asked for by ops->derive_key (err != 0: the derivation failed).
+ * Finishes the Set-Up-Response (Token, Challenge, session keys, Server-Start)
+ * and then processes any input that arrived meanwhile.  Returns CTL_OPEN or
+ * why to close, like ctl_conn_input().
+ */
+enum ctl_close_reason ctl_conn_key_derived(struct ctl_conn *c, int err,
+					   const __u8 k[TW_AES_KEY_LEN]);
+/* True between ops->derive_key and ctl_conn_key_derived(): do not read the socket. */
+bool ctl_conn_deriving(const struct ctl_conn *c);
 /* EOF from the peer. */
 enum ctl_close_reason ctl_conn_eof(struct ctl_conn *c);
 /* Bytes waiting to be sent; mark n of them sent. */

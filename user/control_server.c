@@ -4,15 +4,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "addr.h"
 #include "control_conn.h"
@@ -33,7 +37,7 @@
 #define CS_EVENTS 64
 #define CS_ENDPOINT_LEN (XT_ADDR_STRLEN + 8)
 
-enum cs_src_kind { CS_SRC_LISTENER, CS_SRC_CONN };
+enum cs_src_kind { CS_SRC_LISTENER, CS_SRC_CONN, CS_SRC_KDF };
 
 /* What an epoll event points at. */
 struct cs_src {
@@ -61,6 +65,40 @@ struct cs_conn {
 	__u64 msg_start_ns; /* a message began arriving and is not complete yet */
 	__u32 sessions_accepted;
 	bool mid_message;
+	struct cs_kdf_job *job; /* key derivation in flight for this connection */
+};
+
+/*
+ * One PBKDF2 for the worker thread.  The job owns a copy of the secret (the
+ * keyring is not shared with the thread) and is wiped before it is freed.
+ * conn is NULL once the connection closed: the result is then dropped.
+ */
+struct cs_kdf_job {
+	struct cs_kdf_job *next;
+	struct cs_conn *conn; /* loop thread only */
+	bool cancelled;	      /* under kdf_lock */
+	int err;
+	__u32 count;
+	size_t secret_len;
+	__u8 salt[16];
+	__u8 key[TW_AES_KEY_LEN];
+	__u8 secret[TW_MAX_SECRET_LEN];
+};
+
+/* Jobs queued, running or done but not yet collected: memory stays bounded. */
+#define CS_KDF_JOBS 64
+
+struct cs_kdf {
+	struct cs_src src; /* the eventfd in the epoll set */
+	int efd;
+	bool running; /* the thread was started */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
+	struct cs_kdf_job *queue, **queue_tail; /* for the worker */
+	struct cs_kdf_job *done;		/* for the loop */
+	__u32 jobs;				/* all of them (loop thread only) */
 };
 
 /*
@@ -90,6 +128,7 @@ struct control_server {
 	struct st_log_limit refusal_log[CS_REFUSE__COUNT];
 	struct cs_log_budget conn_log;
 	__u32 closes_since_trim; /* see control_server_tick() */
+	struct cs_kdf kdf;
 };
 
 static const char *const refusal_names[] = {
@@ -215,11 +254,157 @@ static __u32 op_running(void *owner, struct ctl_conn *c)
 	return cc->owner.n_running;
 }
 
+/* ---- key derivation worker ------------------------------------------------ */
+
+static void kdf_job_free(struct cs_kdf_job *j)
+{
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void *kdf_thread(void *arg)
+{
+	struct cs_kdf *k = arg;
+	struct cs_kdf_job *j;
+	__u64 one = 1;
+	bool cancelled;
+
+	pthread_mutex_lock(&k->lock);
+	for (;;) {
+		while (!k->stop && !k->queue)
+			pthread_cond_wait(&k->wake, &k->lock);
+		if (k->stop)
+			break;
+		j = k->queue;
+		k->queue = j->next;
+		if (!k->queue)
+			k->queue_tail = &k->queue;
+		cancelled = j->cancelled;
+		pthread_mutex_unlock(&k->lock);
+		/* A closed connection's job is not worth 9 ms. */
+		j->err = cancelled ?
+				 -ECANCELED :
+				 tw_derive_key(j->secret, j->secret_len, j->salt, j->count, j->key);
+		OPENSSL_cleanse(j->secret, sizeof(j->secret));
+		pthread_mutex_lock(&k->lock);
+		j->next = k->done;
+		k->done = j;
+		/* Cannot fail short of a counter overflow; the loop reads it to 0. */
+		(void)!write(k->efd, &one, sizeof(one));
+	}
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+static int kdf_start(struct control_server *s)
+{
+	struct cs_kdf *k = &s->kdf;
+	sigset_t all, old;
+	int err;
+
+	k->src.kind = CS_SRC_KDF;
+	k->queue_tail = &k->queue;
+	k->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (k->efd < 0)
+		return -errno;
+	err = ep_set(s, EPOLL_CTL_ADD, k->efd, EPOLLIN, &k->src);
+	if (err)
+		return err;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->wake, NULL);
+	/* Signals are the loop's business (signalfd): the worker takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = -pthread_create(&k->thread, NULL, kdf_thread, k);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pthread_cond_destroy(&k->wake);
+		pthread_mutex_destroy(&k->lock);
+		return err;
+	}
+	k->running = true;
+	return 0;
+}
+
+/* Stop the worker (after at most the derivation it is running) and free every job. */
+static void kdf_stop(struct control_server *s)
+{
+	struct cs_kdf *k = &s->kdf;
+	struct cs_kdf_job *j;
+
+	if (k->running) {
+		pthread_mutex_lock(&k->lock);
+		k->stop = true;
+		pthread_cond_signal(&k->wake);
+		pthread_mutex_unlock(&k->lock);
+		pthread_join(k->thread, NULL);
+		pthread_cond_destroy(&k->wake);
+		pthread_mutex_destroy(&k->lock);
+		k->running = false;
+	}
+	while ((j = k->queue)) {
+		k->queue = j->next;
+		kdf_job_free(j);
+	}
+	while ((j = k->done)) {
+		k->done = j->next;
+		kdf_job_free(j);
+	}
+	k->queue_tail = &k->queue;
+	k->jobs = 0;
+	if (k->efd >= 0)
+		close(k->efd);
+	k->efd = -1;
+}
+
+static int op_derive_key(void *owner, struct ctl_conn *ctl, const void *secret, size_t secret_len,
+			 const __u8 salt[16], __u32 count)
+{
+	struct cs_conn *cc = owner;
+	struct cs_kdf *k = &cc->srv->kdf;
+	struct cs_kdf_job *j;
+
+	(void)ctl;
+	if (!k->running || k->jobs >= CS_KDF_JOBS || secret_len > sizeof(j->secret))
+		return -EBUSY;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->conn = cc;
+	j->count = count;
+	j->secret_len = secret_len;
+	memcpy(j->salt, salt, sizeof(j->salt));
+	memcpy(j->secret, secret, secret_len);
+	cc->job = j;
+	k->jobs++;
+	pthread_mutex_lock(&k->lock);
+	*k->queue_tail = j;
+	k->queue_tail = &j->next;
+	pthread_cond_signal(&k->wake);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+/* The connection closes with its job in flight: the result will be dropped. */
+static void kdf_cancel(struct cs_conn *cc)
+{
+	struct cs_kdf *k = &cc->srv->kdf;
+
+	if (!cc->job)
+		return;
+	pthread_mutex_lock(&k->lock);
+	cc->job->cancelled = true;
+	pthread_mutex_unlock(&k->lock);
+	cc->job->conn = NULL;
+	cc->job = NULL;
+}
+
 static const struct ctl_conn_ops conn_ops = {
 	.request_session = op_request,
 	.start_sessions = op_start,
 	.stop_sessions = op_stop,
 	.running_sessions = op_running,
+	.derive_key = op_derive_key,
 };
 
 /* ---- connections -------------------------------------------------------- */
@@ -239,6 +424,8 @@ static enum cs_close from_ctl_reason(enum ctl_close_reason r)
 		return CS_CLOSE_TRUNCATED;
 	case CTL_CLOSE_STOP_FAILURE:
 		return CS_CLOSE_STOP_FAILURE;
+	case CTL_CLOSE_BUSY:
+		return CS_CLOSE_KDF_BUSY;
 	default:
 		return CS_CLOSE_PROTOCOL;
 	}
@@ -324,6 +511,7 @@ static void conn_close(struct cs_conn *c, enum cs_close why, enum ctl_close_reas
 			 (unsigned long long)((now(s) - c->opened_ns) / 1000000000ULL),
 			 c->sessions_accepted, c->sessions_accepted == 1 ? "" : "s");
 	session_table_close_owner(s->cfg.sessions, &c->owner);
+	kdf_cancel(c);
 	ctl_conn_free(c->ctl);
 	s->stats.closed[why]++;
 	s->stats.open--;
@@ -352,7 +540,8 @@ static int conn_update_interest(struct cs_conn *c)
 	if (pending)
 		want |= EPOLLOUT;
 	/* RDHUP only with IN: level-triggered, it would spin while we do not read. */
-	if (pending <= CTL_OUTPUT_HIGH_WATER)
+	/* Nor while the key is derived: input waits in the socket, not in our buffers. */
+	if (pending <= CTL_OUTPUT_HIGH_WATER && !ctl_conn_deriving(c->ctl))
 		want |= EPOLLIN | EPOLLRDHUP;
 	if (want == c->events)
 		return 0;
@@ -393,6 +582,8 @@ static int conn_read(struct cs_conn *c)
 	for (i = 0; i < CS_READS_PER_EVENT; i++) {
 		if (ctl_conn_output(c->ctl, &out) > CTL_OUTPUT_HIGH_WATER)
 			break; /* the client reads its answers first */
+		if (ctl_conn_deriving(c->ctl))
+			break; /* the key first (kdf_event() reads on) */
 		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -427,6 +618,37 @@ static int conn_read(struct cs_conn *c)
 			break; /* drained, most likely: let epoll say */
 	}
 	return 0;
+}
+
+/* Finished derivations: complete their Set-Up-Responses (loop thread). */
+static void kdf_event(struct control_server *s)
+{
+	struct cs_kdf *k = &s->kdf;
+	struct cs_kdf_job *j, *next;
+	enum ctl_close_reason r;
+	struct cs_conn *c;
+	__u64 n;
+
+	if (read(k->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("control: key derivation eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&k->lock);
+	j = k->done;
+	k->done = NULL;
+	pthread_mutex_unlock(&k->lock);
+	for (; j; j = next) {
+		next = j->next;
+		k->jobs--;
+		c = j->conn; /* NULL: closed meanwhile (cancelled is set too) */
+		if (c) {
+			c->job = NULL;
+			r = ctl_conn_key_derived(c->ctl, j->err, j->key);
+			if (r != CTL_OPEN)
+				conn_close_ctl(c, r);
+			else if (conn_flush(c))
+				conn_close(c, CS_CLOSE_IO_ERROR, CTL_OPEN);
+		}
+		kdf_job_free(j);
+	}
 }
 
 static void conn_event(struct cs_conn *c, __u32 events)
@@ -712,11 +934,21 @@ int control_server_open(const struct control_server_config *cfg, struct control_
 	s->ctl_cfg.count = 1U << o->count_exponent;
 	s->ctl_cfg.keys = cfg->keys;
 	s->ctl_cfg.server_start_ntp = cfg->server_start_ntp;
+	s->kdf.efd = -1;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0) {
 		err = -errno;
 		goto fail;
+	}
+	/* Without keys there is nothing to derive (the keyed modes are not offered). */
+	if (cfg->keys && cfg->keys->n_keys) {
+		err = kdf_start(s);
+		if (err) {
+			log_error("control: cannot start the key derivation thread: %s",
+				  strerror(-err));
+			goto fail;
+		}
 	}
 	if (o->n_control_addrs == 0) {
 		/* One dual-stack socket; IPv4 only where the kernel has no IPv6. */
@@ -743,6 +975,7 @@ int control_server_fd(const struct control_server *s)
 void control_server_handle(struct control_server *s)
 {
 	struct epoll_event ev[CS_EVENTS];
+	bool kdf_done = false;
 	int n, i;
 
 	n = epoll_wait(s->epfd, ev, CS_EVENTS, 0);
@@ -751,6 +984,8 @@ void control_server_handle(struct control_server *s)
 
 		if (src->kind == CS_SRC_LISTENER)
 			listener_event(s, (struct cs_listener *)src);
+		else if (src->kind == CS_SRC_KDF)
+			kdf_done = true;
 		else
 			conn_event((struct cs_conn *)src, ev[i].events);
 		/*
@@ -758,6 +993,9 @@ void control_server_handle(struct control_server *s)
 		 * one connection never closes another.
 		 */
 	}
+	/* Last: completions close connections that may still have events in ev[]. */
+	if (kdf_done)
+		kdf_event(s);
 }
 
 void control_server_tick(struct control_server *s)
@@ -856,6 +1094,7 @@ void control_server_close(struct control_server *s)
 		return;
 	while (s->conns)
 		conn_close(s->conns, CS_CLOSE_SHUTDOWN, CTL_OPEN);
+	kdf_stop(s);
 	conn_log_flush(s, now(s), true);
 	for (i = 0; i < s->n_listeners; i++)
 		close(s->listeners[i].fd);

@@ -5,7 +5,12 @@
  * struct ctl_conn (control_conn.h) whose session decisions go to the
  * session table.
  *
- * Single-threaded and event driven: no thread or process per connection.
+ * Event driven: no thread or process per connection.  The one exception is
+ * the PBKDF2 of the keyed modes (~9 ms at Count 2^15): it runs on a single
+ * worker thread with at most 64 jobs pending (CS_KDF_JOBS) (more are refused with
+ * Accept 5 and counted as kdf_busy), and its results come back through an
+ * eventfd in the server's epoll set, so a burst of keyed handshakes does not
+ * stall the loop.
  * Every socket is non-blocking and registered in the server's own epoll
  * instance; the daemon watches that one descriptor (control_server_fd())
  * and calls control_server_handle() when it is readable, and
@@ -70,6 +75,7 @@ enum cs_refusal {
 	X(PROTOCOL, "protocol")         \
 	X(TRUNCATED, "truncated")       \
 	X(STOP_FAILURE, "stop_failure") \
+	X(KDF_BUSY, "kdf_busy")         \
 	X(SERVWAIT, "servwait")         \
 	X(STALLED, "stalled_message")   \
 	X(IO_ERROR, "io_error")         \

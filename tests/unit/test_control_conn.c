@@ -52,6 +52,13 @@ struct owner {
 	bool req_has_keys;
 	struct ctl_session_reply reply; /* template of the answer */
 	__u8 next_sid;
+	/* ops->derive_key of async_ops: what it was asked, what it answers */
+	int kdf_calls;
+	int kdf_ret;
+	__u8 kdf_secret[64];
+	size_t kdf_secret_len;
+	__u8 kdf_salt[16];
+	__u32 kdf_count;
 	__u32 accepted; /* accepted, not started */
 	__u32 running;
 	__u8 start_accept;
@@ -143,6 +150,29 @@ static const struct ctl_conn_ops ops = {
 	.running_sessions = own_running,
 };
 
+static int own_derive_key(void *owner, struct ctl_conn *c, const void *secret, size_t secret_len,
+			  const __u8 salt[16], __u32 count)
+{
+	struct owner *o = owner;
+
+	(void)c;
+	o->kdf_calls++;
+	assert_true(secret_len <= sizeof(o->kdf_secret));
+	memcpy(o->kdf_secret, secret, secret_len);
+	o->kdf_secret_len = secret_len;
+	memcpy(o->kdf_salt, salt, 16);
+	o->kdf_count = count;
+	return o->kdf_ret;
+}
+
+static const struct ctl_conn_ops async_ops = {
+	.request_session = own_request,
+	.start_sessions = own_start,
+	.stop_sessions = own_stop,
+	.running_sessions = own_running,
+	.derive_key = own_derive_key,
+};
+
 /* ---- test context: the server end, the client end and the client ------- */
 
 struct client {
@@ -167,6 +197,7 @@ struct tc {
 	size_t chunk;		 /* feed the server this many octets at a time (0: all) */
 	size_t max_out;		 /* largest output queue seen */
 	struct client cl;
+	const struct ctl_conn_ops *ops; /* NULL: ops (derivation in place) */
 };
 
 static void owner_reset(struct owner *o)
@@ -279,7 +310,7 @@ static void conn_open_modes(struct tc *t, __u32 modes)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
 	t->cfd = fds[0];
 	t->sfd = fds[1];
-	t->c = ctl_conn_new(&t->cfg, &ops, &t->o, &t->peer, &t->local);
+	t->c = ctl_conn_new(&t->cfg, t->ops ? t->ops : &ops, &t->o, &t->peer, &t->local);
 	assert_non_null(t->c);
 	if (modes)
 		ctl_conn_set_modes(t->c, modes);
@@ -1496,6 +1527,96 @@ static void test_mixed_exchange(void **state)
 	secure_exchange(*state, M_MIXED);
 }
 
+/* The owner's worker, done: K from what derive_key was given. */
+static void finish_derivation(struct tc *t)
+{
+	__u8 k[16];
+
+	assert_true(ctl_conn_deriving(t->c));
+	assert_int_equal(tw_derive_key(t->o.kdf_secret, t->o.kdf_secret_len, t->o.kdf_salt,
+				       t->o.kdf_count, k),
+			 0);
+	t->r = ctl_conn_key_derived(t->c, 0, k);
+	assert_false(ctl_conn_deriving(t->c));
+	pump(t);
+}
+
+/*
+ * Test the derivation through ops->derive_key: the connection waits without
+ * answering, holds input meanwhile, completes the handshake once given K;
+ * a full queue refuses with Accept 5; freeing it while deriving is clean.
+ */
+static void test_async_derivation(void **state)
+{
+	struct tc *t = *state;
+	struct rq r = rq_default();
+	__u8 acc[48], junk[48] = { 0 };
+
+	t->ops = &async_ops;
+	conn_open(t);
+	read_greeting(t);
+	send_setup(t, M_ENC, KEY_ID, SECRET, false);
+	assert_int_equal(t->o.kdf_calls, 1);
+	assert_true(ctl_conn_deriving(t->c));
+	assert_int_equal(t->r, CTL_OPEN);
+	assert_int_equal(cpending(t), 0); /* no Server-Start before K */
+	assert_int_equal(t->o.kdf_secret_len, strlen(SECRET));
+	assert_memory_equal(t->o.kdf_secret, SECRET, strlen(SECRET));
+	assert_memory_equal(t->o.kdf_salt, t->cl.greeting + 32, 16);
+	assert_int_equal(t->o.kdf_count, COUNT);
+	assert_false(ctl_conn_mid_message(t->c));
+	finish_derivation(t);
+	assert_int_equal(read_server_start(t), XT_ACCEPT_OK);
+	assert_int_equal(ctl_conn_mode(t->c), M_ENC);
+	request(t, &r, acc);
+	assert_int_equal(acc[0], XT_ACCEPT_OK);
+	conn_drop(t);
+
+	/* Input before Server-Start is held, then read as the first command. */
+	owner_reset(&t->o);
+	conn_open(t);
+	read_greeting(t);
+	send_setup(t, M_ENC, KEY_ID, SECRET, false);
+	csend(t, junk, sizeof(junk));
+	assert_int_equal(t->r, CTL_OPEN);
+	assert_int_equal(cpending(t), 0);
+	finish_derivation(t);
+	assert_int_equal(read_server_start(t), XT_ACCEPT_OK);
+	assert_int_not_equal(t->r, CTL_OPEN); /* zeros decrypt to nonsense */
+	assert_int_equal(t->o.requests, 0);
+	conn_drop(t);
+
+	/* A wrong secret still fails after the detour. */
+	owner_reset(&t->o);
+	conn_open(t);
+	read_greeting(t);
+	send_setup(t, M_AUTH, KEY_ID, "not the secret", false);
+	finish_derivation(t);
+	assert_int_equal(read_server_start(t), XT_ACCEPT_FAILURE);
+	assert_int_equal(t->r, CTL_CLOSE_AUTH_FAILED);
+	conn_drop(t);
+
+	/* The owner's queue is full. */
+	owner_reset(&t->o);
+	t->o.kdf_ret = -EBUSY;
+	conn_open(t);
+	read_greeting(t);
+	send_setup(t, M_MIXED, KEY_ID, SECRET, false);
+	assert_int_equal(read_server_start(t), XT_ACCEPT_TEMPORARY_LIMIT);
+	assert_int_equal(t->r, CTL_CLOSE_BUSY);
+	assert_false(ctl_conn_deriving(t->c));
+	conn_drop(t);
+
+	/* Closed while deriving: nothing left behind (ASan/LSan in sanitize). */
+	owner_reset(&t->o);
+	conn_open(t);
+	read_greeting(t);
+	send_setup(t, M_ENC, KEY_ID, SECRET, false);
+	assert_true(ctl_conn_deriving(t->c));
+	conn_drop(t);
+	t->ops = NULL;
+}
+
 /* Test that the first reply, even a refusal, carries the HMAC over Server-Start. */
 static void test_first_hmac_on_start_ack(void **state)
 {
@@ -1782,6 +1903,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_greeting_layout),
 		T(test_greeting_modes),
+		T(test_async_derivation),
 		T(test_start_arguments),
 		T(test_input_before_start),
 		T(test_server_start_unauth_bytes),

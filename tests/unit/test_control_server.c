@@ -5,7 +5,9 @@
  * (--max-connections-per-client, --control-allow), a whole unauthenticated
  * exchange whose session appears in and leaves the real xtwamp_sessions
  * map, SERVWAIT paused while a session runs, and a drip-fed message closed
- * as stalled.  Runs in a network namespace of its own; needs root (exits 77,
+ * as stalled, and the keyed modes' PBKDF2 off the event loop (another
+ * connection is served while a derivation runs; a connection closed with
+ * its derivation in flight, and a shutdown then, stay clean).  Runs in a network namespace of its own; needs root (exits 77,
  * skipped, otherwise).
  */
 #include <arpa/inet.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -30,6 +33,7 @@
 
 #include "control_server.h"
 #include "log.h"
+#include "twamp_crypto.h"
 #include "xtwamp.skel.h"
 
 #define SEC_NS 1000000000ULL
@@ -305,6 +309,134 @@ static void test_stalled_message(void **state)
 	bed_down(&b);
 }
 
+static struct bed b_kdf;
+static __u64 kdf_ms = 1000; /* one PBKDF2 with Count 2^22 here, measured */
+
+static __u64 mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+/* An encrypted-mode Set-Up-Response for a KeyID nobody has: full PBKDF2, then refused. */
+static int keyed_client_pending(struct bed *b)
+{
+	struct xt_setup_response setup = { .mode = htonl(XT_MODE_ENCRYPTED) };
+	int fd = client("127.0.0.1");
+
+	memcpy(setup.key_id, "mallory", 7);
+	assert_int_equal(greeting_modes(b, fd), 0x7f);
+	assert_int_equal(send(fd, &setup, sizeof(setup), 0), sizeof(setup));
+	return fd;
+}
+
+/* Pump until fd is readable or closed by the server; false after max_ms. */
+static bool wait_answer(struct bed *b, int fd, __u64 max_ms)
+{
+	__u64 end = mono_ms() + max_ms;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (mono_ms() < end) {
+		pump(b);
+		if (poll(&p, 1, 0) > 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Test that the PBKDF2 of a keyed handshake does not stall the loop: with
+ * Count 2^22 (about a second here) pending, an unauthenticated client gets
+ * its greeting and Server-Start; the keyed one is answered afterwards.
+ */
+static void test_kdf_off_loop(void **state)
+{
+	const char *args[] = { "--keys", "k", "--max-count-exponent", "22" };
+	struct xt_setup_response open = { .mode = htonl(XT_MODE_UNAUTHENTICATED) };
+	struct control_server_stats st;
+	struct xt_server_start ss;
+	__u64 t0, served_ms;
+	int slow, fast;
+	(void)state;
+
+	bed_up(&b_kdf, args, 4);
+	/* How long one derivation takes here, done in place: the yardstick. */
+	t0 = mono_ms();
+	{
+		__u8 salt[16] = { 0 }, k[16];
+
+		assert_int_equal(tw_derive_key("x", 1, salt, 1U << 22, k), 0);
+	}
+	kdf_ms = mono_ms() - t0;
+
+	slow = keyed_client_pending(&b_kdf);
+	pump(&b_kdf); /* its derivation is queued now */
+	t0 = mono_ms();
+	fast = client("127.0.0.1");
+	assert_int_equal(greeting_modes(&b_kdf, fast), 0x7f);
+	assert_int_equal(send(fast, &open, sizeof(open), 0), sizeof(open));
+	assert_int_equal(read_n(&b_kdf, fast, &ss, sizeof(ss)), 0);
+	assert_int_equal(ss.accept, XT_ACCEPT_OK);
+	served_ms = mono_ms() - t0;
+	/* The keyed client has no answer yet: the other one did not wait for it. */
+	control_server_get_stats(b_kdf.cs, &st);
+	assert_int_equal(st.closed[CS_CLOSE_AUTH_FAILED], 0);
+	assert_true(served_ms < kdf_ms);
+
+	/* ... and gets its refusal once the worker is done. */
+	assert_true(wait_answer(&b_kdf, slow, 20 * kdf_ms + 2000));
+	assert_int_equal(read_n(&b_kdf, slow, &ss, sizeof(ss)), 0);
+	assert_int_equal(ss.accept, XT_ACCEPT_FAILURE);
+	assert_true(closed_by_server(&b_kdf, slow));
+	control_server_get_stats(b_kdf.cs, &st);
+	assert_int_equal(st.closed[CS_CLOSE_AUTH_FAILED], 1);
+	close(slow);
+	close(fast);
+	bed_down(&b_kdf);
+}
+
+/*
+ * Test closing a connection whose derivation is in flight (SERVWAIT here):
+ * the result must be dropped without touching it (ASan in the sanitize
+ * suite), and a shutdown with another derivation pending joins the worker
+ * and frees the job.
+ */
+static void test_kdf_close_in_flight(void **state)
+{
+	const char *args[] = { "--keys", "k", "--max-count-exponent", "20", "--servwait", "5" };
+	struct control_server_stats st;
+	__u64 t0;
+	int a, c;
+	(void)state;
+
+	bed_up(&b_kdf, args, 6);
+	a = keyed_client_pending(&b_kdf);
+	pump(&b_kdf);
+	fake_now += 5 * SEC_NS;
+	control_server_tick(b_kdf.cs);
+	control_server_get_stats(b_kdf.cs, &st);
+	assert_int_equal(st.closed[CS_CLOSE_SERVWAIT], 1);
+	assert_int_equal(st.open, 0);
+	/* Let the worker finish (or skip) the orphaned job and the loop collect it. */
+	t0 = mono_ms();
+	while (mono_ms() - t0 < 10 * kdf_ms / 4 + 500)
+		pump(&b_kdf);
+	control_server_get_stats(b_kdf.cs, &st);
+	assert_int_equal(st.closed[CS_CLOSE_AUTH_FAILED], 0);
+	assert_int_equal(st.closed[CS_CLOSE_SERVWAIT], 1);
+
+	/* Shutdown while a derivation is queued or running: bounded by that one. */
+	c = keyed_client_pending(&b_kdf);
+	pump(&b_kdf);
+	t0 = mono_ms();
+	bed_down(&b_kdf);
+	assert_true(mono_ms() - t0 < 4 * kdf_ms / 4 + 1000);
+	close(a);
+	close(c);
+}
+
 static int skip_test(const char *why)
 {
 	printf("SKIP: %s\n", why);
@@ -337,6 +469,8 @@ int main(void)
 		cmocka_unit_test(test_control_allow),
 		cmocka_unit_test(test_session_and_servwait),
 		cmocka_unit_test(test_stalled_message),
+		cmocka_unit_test(test_kdf_off_loop),
+		cmocka_unit_test(test_kdf_close_in_flight),
 	};
 	int rc;
 
