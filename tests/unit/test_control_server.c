@@ -437,6 +437,55 @@ static void test_kdf_close_in_flight(void **state)
 	close(c);
 }
 
+/*
+ * Test the bound on pending derivations: with the worker busy for about two
+ * seconds per job, of 65 keyed Set-Up-Responses arriving together one is
+ * refused with Accept 5 and counted; shutdown then frees the queued jobs
+ * without running them (bounded by the one running).
+ */
+static void test_kdf_queue_full(void **state)
+{
+	const char *args[] = { "--keys",
+			       "k",
+			       "--max-count-exponent",
+			       "23",
+			       "--max-connections",
+			       "100",
+			       "--max-connections-per-client",
+			       "100" };
+	struct xt_setup_response setup = { .mode = htonl(XT_MODE_ENCRYPTED) };
+	struct xt_server_greeting g;
+	struct control_server_stats st;
+	struct xt_server_start ss;
+	int fds[65], i, refused = 0;
+	__u64 t0;
+	(void)state;
+
+	memcpy(setup.key_id, "mallory", 7);
+	bed_up(&b_kdf, args, 8);
+	for (i = 0; i < 65; i++)
+		fds[i] = client("127.0.0.1");
+	pump(&b_kdf);
+	for (i = 0; i < 65; i++)
+		assert_int_equal(send(fds[i], &setup, sizeof(setup), 0), sizeof(setup));
+	pump(&b_kdf);
+	for (i = 0; i < 65; i++) {
+		assert_int_equal(read_n(&b_kdf, fds[i], &g, sizeof(g)), 0);
+		if (recv(fds[i], &ss, sizeof(ss), MSG_DONTWAIT) == sizeof(ss)) {
+			assert_int_equal(ss.accept, XT_ACCEPT_TEMPORARY_LIMIT);
+			refused++;
+		}
+	}
+	assert_int_equal(refused, 1);
+	control_server_get_stats(b_kdf.cs, &st);
+	assert_int_equal(st.closed[CS_CLOSE_KDF_BUSY], 1);
+	t0 = mono_ms();
+	bed_down(&b_kdf);
+	assert_true(mono_ms() - t0 < 2 * kdf_ms + 1000);
+	for (i = 0; i < 65; i++)
+		close(fds[i]);
+}
+
 static int skip_test(const char *why)
 {
 	printf("SKIP: %s\n", why);
@@ -471,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_stalled_message),
 		cmocka_unit_test(test_kdf_off_loop),
 		cmocka_unit_test(test_kdf_close_in_flight),
+		cmocka_unit_test(test_kdf_queue_full),
 	};
 	int rc;
 
