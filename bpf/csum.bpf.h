@@ -67,12 +67,4 @@ static __always_inline __u64 csum_replace_words(__u64 sum, const __u32 *old, con
 	return sum;
 }
 
-/* Add the four 16-bit words of an 8-octet value (as stored in memory). */
-static __always_inline __u64 csum_add_8(__u64 sum, const void *p)
-{
-	const __u16 *w = p;
-
-	return sum + w[0] + w[1] + w[2] + w[3];
-}
-
 #endif /* XTWAMP_CSUM_BPF_H */

@@ -452,7 +452,7 @@ static __always_inline int reflect(struct xdp_md *ctx, const bool use_hw_ts)
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	udp = data + L4_OFF(&pkt);
-	t3_words = (void *)(udp + 1) + 4;
+	t3_words = (__be32 *)(udp + 1) + W_T3_SEC;
 	if ((void *)(t3_words + 2) > data_end)
 		return drop(XT_CNT_DROP_MALFORMED);
 	t3 = bpf_ktime_get_tai_ns();
