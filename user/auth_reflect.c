@@ -115,16 +115,20 @@ int auth_reflect_seal_ctx(struct tw_test_ctx *c, __u8 *reply, size_t reply_len,
 }
 
 /* The keyed entry points: a context for just this packet (tests, one-off use). */
+static int oneshot_ctx(struct tw_test_ctx *c, __u32 mode, const struct tw_test_keys *keys)
+{
+	if (!mode_ok(mode) || !keys)
+		return -EINVAL;
+	return tw_test_ctx_init(c, mode, keys);
+}
+
 int auth_reflect_build(__u32 mode, const struct tw_test_keys *keys, const __u8 *req, size_t req_len,
 		       const struct auth_reflect_rx *rx, __u8 *reply, size_t reply_cap,
 		       size_t *reply_len)
 {
 	struct tw_test_ctx c;
-	int err;
+	int err = oneshot_ctx(&c, mode, keys);
 
-	if (!mode_ok(mode) || !keys)
-		return -EINVAL;
-	err = tw_test_ctx_init(&c, mode, keys);
 	if (err)
 		return err;
 	err = auth_reflect_build_ctx(&c, req, req_len, rx, reply, reply_cap, reply_len);
@@ -136,11 +140,8 @@ int auth_reflect_seal(__u32 mode, const struct tw_test_keys *keys, __u8 *reply, 
 		      auth_reflect_clock_fn now_ns, __u64 *t3_ns)
 {
 	struct tw_test_ctx c;
-	int err;
+	int err = oneshot_ctx(&c, mode, keys);
 
-	if (!mode_ok(mode) || !keys)
-		return -EINVAL;
-	err = tw_test_ctx_init(&c, mode, keys);
 	if (err)
 		return err;
 	err = auth_reflect_seal_ctx(&c, reply, reply_len, now_ns, t3_ns);
@@ -362,11 +363,8 @@ int auth_frame_reflect(__u8 *frame, size_t cap, const struct auth_frame *fr, __u
 		       auth_reflect_clock_fn now_ns, size_t *frame_len)
 {
 	struct tw_test_ctx c;
-	int err;
+	int err = oneshot_ctx(&c, mode, keys);
 
-	if (!mode_ok(mode) || !keys)
-		return -EINVAL;
-	err = tw_test_ctx_init(&c, mode, keys);
 	if (err)
 		return err;
 	err = auth_frame_reflect_ctx(frame, cap, fr, &c, rx, dscp, now_ns, frame_len);

@@ -254,7 +254,7 @@ xt_xdp_attached() {
 # veth gets the XDP_PASS stub first.  Returns 1 (with the log shown) if the
 # daemon exits or is not ready in time.
 xt_start_daemon() {
-	local mode=$1 i
+	local mode=$1
 	shift
 	if [[ $mode == native ]]; then
 		xt_sender_stub on >"$XT_WORK/stub.out" 2>&1 || {
@@ -270,26 +270,36 @@ xt_start_daemon() {
 	nsenter --net="/run/netns/$NS_R" "$XTWAMPD" --iface "$IF_R" --xdp-mode "$mode" \
 		--pin-path "$PIN_DIR" -v "$@" >"$XT_DAEMON_LOG" 2>&1 </dev/null &
 	XT_DAEMON_PID=$!
+	xt_wait_ready "xtwampd ($mode)" grep -qw ready "$XT_DAEMON_LOG"
+}
+XT_DAEMON_RUNS=0
+
+# xt_wait_ready LABEL CMD...: a daemon was started in the background
+# (XT_DAEMON_PID, its log in XT_DAEMON_LOG); wait until CMD succeeds.  Fails
+# (and shows the log) when the daemon exits first or is not ready within
+# XT_READY_TIMEOUT seconds.
+xt_wait_ready() {
+	local label=$1 i
+	shift
 	for ((i = 0; i < XT_READY_TIMEOUT * 10; i++)); do
-		if grep -qw ready "$XT_DAEMON_LOG"; then
-			xt_ok "xtwampd ($mode) ready after $((i / 10)).$((i % 10)) s"
+		if "$@" >/dev/null 2>&1; then
+			xt_ok "$label ready after $((i / 10)).$((i % 10)) s"
 			return 0
 		fi
 		if ! kill -0 "$XT_DAEMON_PID" 2>/dev/null; then
 			wait "$XT_DAEMON_PID"
-			xt_fail "xtwampd ($mode) exited with status $? before it was ready"
+			xt_fail "$label exited with status $? before it was ready"
 			XT_DAEMON_PID=
 			xt_indent "$XT_DAEMON_LOG"
 			return 1
 		fi
 		sleep 0.1
 	done
-	xt_fail "xtwampd ($mode) not ready after $XT_READY_TIMEOUT s"
+	xt_fail "$label not ready after $XT_READY_TIMEOUT s"
 	xt_indent "$XT_DAEMON_LOG"
 	xt_stop_daemon quiet
 	return 1
 }
-XT_DAEMON_RUNS=0
 
 # xt_stop_daemon [quiet]: SIGTERM (or $XT_STOP_SIGNAL); assert a clean exit,
 # no pins left and no XDP program left on veth-r (unless "quiet": just make

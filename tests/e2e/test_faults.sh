@@ -118,29 +118,6 @@ wait_exit() {
 	XT_DAEMON_PID=
 }
 
-# start_bg WHAT READY_CMD... : after the caller started a daemon in the
-# background (XT_DAEMON_PID set), wait until READY_CMD succeeds.
-start_bg() {
-	local what=$1 i
-	shift
-	for ((i = 0; i < XT_READY_TIMEOUT * 10; i++)); do
-		if "$@" >/dev/null 2>&1; then
-			xt_ok "$what: xtwampd ready after $((i / 10)).$((i % 10)) s"
-			return 0
-		fi
-		if ! kill -0 "$XT_DAEMON_PID" 2>/dev/null; then
-			wait "$XT_DAEMON_PID"
-			xt_fail "$what: xtwampd exited with status $? before it was ready"
-			XT_DAEMON_PID=
-			return 1
-		fi
-		sleep 0.1
-	done
-	xt_fail "$what: xtwampd not ready after $XT_READY_TIMEOUT s"
-	xt_stop_daemon quiet
-	return 1
-}
-
 # ---- an interface deleted while attached ---------------------------------
 xt_section "interface deleted while attached"
 add_pair "$IF_R2" "$IF_S2" "$ADDR4_R2" "$ADDR4_S2" || xt_die "cannot add $IF_R2"
@@ -191,7 +168,7 @@ unshare --mount --propagation private sh -c \
 	sh "$MNT" "/run/netns/$NS_R" "$XTWAMPD" "$IF_R" "$PRIV_PIN" >"$XT_DAEMON_LOG" 2>&1 </dev/null &
 XT_DAEMON_PID=$!
 in_daemon_mnt() { timeout -k 5 "$XT_CMD_TIMEOUT" nsenter --mount="/proc/$XT_DAEMON_PID/ns/mnt" "$@"; }
-if start_bg "private bpffs" grep -qw ready "$XT_DAEMON_LOG"; then
+if xt_wait_ready "private bpffs: xtwampd" grep -qw ready "$XT_DAEMON_LOG"; then
 	if in_daemon_mnt "$XTWAMP" stats --pin-path "$PRIV_PIN" >"$XT_WORK/st.out" 2>&1; then
 		xt_ok "xtwamp stats reads the pins in the private bpffs"
 	else
@@ -237,7 +214,7 @@ nsenter --net="/run/netns/$NS_R" prlimit --memlock=65536:65536 \
 	"$XTWAMPD" --iface "$IF_R" --xdp-mode generic --pin-path "$PIN_DIR" -v --keys "$KEYS" \
 	>"$XT_DAEMON_LOG" 2>&1 </dev/null &
 XT_DAEMON_PID=$!
-if start_bg "no memlock" grep -qw ready "$XT_DAEMON_LOG"; then
+if xt_wait_ready "no memlock: xtwampd" grep -qw ready "$XT_DAEMON_LOG"; then
 	log_has "the failure and the fallback logged" "AF_XDP.*(UDP socket|fall)|UDP socket.*AF_XDP"
 	ping_ok "encrypted session after the AF_XDP failure" "$ADDR4_R" -A encrypted -u alice -k "$KEYS"
 	ping_ok "unauthenticated session (XDP path) unaffected" "$ADDR4_R"
@@ -250,7 +227,7 @@ XT_DAEMON_LOG=/dev/null
 nsenter --net="/run/netns/$NS_R" "$XTWAMPD" --iface "$IF_R" --xdp-mode generic \
 	--pin-path "$PIN_DIR" -v --keys "$KEYS" >/dev/full 2>&1 </dev/null &
 XT_DAEMON_PID=$!
-if start_bg "/dev/full" xt_stats_json "$XT_WORK/full.json"; then
+if xt_wait_ready "/dev/full: xtwampd" xt_stats_json "$XT_WORK/full.json"; then
 	ping_ok "unauthenticated session" "$ADDR4_R"
 	ping_ok "encrypted session" "$ADDR4_R" -A encrypted -u alice -k "$KEYS"
 	ping_ok "TWAMP Light" "$ADDR4_R" --light
@@ -266,7 +243,7 @@ unshare --mount --propagation private sh -c \
 	sh "$LOGMNT" "/run/netns/$NS_R" "$XTWAMPD" "$IF_R" "$PIN_DIR" "$KEYS" \
 	>"$XT_WORK/fulllog.out" 2>&1 </dev/null &
 XT_DAEMON_PID=$!
-if start_bg "full tmpfs" xt_stats_json "$XT_WORK/full2.json"; then
+if xt_wait_ready "full tmpfs: xtwampd" xt_stats_json "$XT_WORK/full2.json"; then
 	df=$(nsenter --mount="/proc/$XT_DAEMON_PID/ns/mnt" df -k --output=avail "$LOGMNT" | tail -n 1)
 	xt_log "log tmpfs: ${df// /} kB available"
 	ping_ok "unauthenticated session" "$ADDR4_R"
