@@ -28,6 +28,7 @@ PACKAGES=(
 	python3      # CSV/JSON checks and a TCP listener in tests/e2e
 	prometheus   # tests/e2e/test_metrics.sh: a real server, and promtool
 	python3-yaml # tests/e2e/test_packaging.sh: parse the DaemonSet
+	systemd      # tests/e2e/test_packaging.sh: systemd-analyze verify of the unit
 	# hardening (mk/fuzz.mk): libFuzzer + ASan/UBSan runtimes, valgrind
 	libclang-rt-14-dev valgrind
 )
